@@ -1,0 +1,82 @@
+/**
+ * The one config schema: every setting, its environment variable, its default and its check.
+ * Defaults live here and nowhere else.
+ */
+export type EventLogKind = 'embedded' | 'kafka';
+export type DeliveryMode = 'at_least_once' | 'exactly_once';
+
+export interface SandboxLimits {
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  readonly stackKb: number;
+}
+
+export interface AeroConfig {
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly http: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
+  readonly grpc: { readonly host: string; readonly port: number };
+  readonly auth: { readonly jwtSecret: string | undefined; readonly jwtPublicKeys: readonly string[] };
+  readonly eventLog: {
+    readonly kind: EventLogKind;
+    readonly kafkaBrokers: readonly string[];
+    readonly clientId: string;
+    readonly topicPrefix: string;
+    /** Embedded log: fsync every append batch before acknowledging it (see docs/event-log.md). */
+    readonly fsync: boolean;
+  };
+  readonly database: { readonly url: string | undefined; readonly poolSize: number };
+  readonly sandbox: {
+    readonly workers: number;
+    readonly defaults: SandboxLimits;
+    readonly maxLogMessages: number;
+    readonly maxLogMessageBytes: number;
+    readonly httpFetchMaxResponseBytes: number;
+  };
+  readonly pipeline: {
+    readonly mode: DeliveryMode;
+    readonly changeTopics: readonly string[];
+    readonly groupId: string;
+    readonly startFrom: string;
+    readonly concurrency: number;
+    readonly highWatermark: number;
+    readonly lowWatermark: number;
+    readonly maxTriggerDepth: number;
+  };
+}
+
+export interface SettingSpec<T> {
+  readonly env: string;
+  readonly description: string;
+  readonly default: T;
+  readonly parse: (raw: string) => T;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, message: string) {
+    super(`${setting}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const parsers = {
+  string: (raw: string): string => raw,
+  optionalString: (raw: string): string | undefined => (raw === '' ? undefined : raw),
+  list: (raw: string): string[] => raw.split(',').map((item) => item.trim()).filter((item) => item !== ''),
+  boolean: (raw: string): boolean => {
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new Error(`expected true or false, got "${raw}"`);
+  },
+  integer: (min: number, max: number) => (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`expected a whole number from ${min} to ${max}, got "${raw}"`);
+    }
+    return value;
+  },
+  oneOf: <T extends string>(...choices: T[]) => (raw: string): T => {
+    if (!(choices as string[]).includes(raw)) throw new Error(`expected one of ${choices.join(', ')}, got "${raw}"`);
+    return raw as T;
+  },
+};

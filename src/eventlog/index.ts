@@ -1,0 +1,14 @@
+export type {
+  AppendRecord,
+  AppendResult,
+  Batch,
+  EventLog,
+  Headers,
+  LogRecord,
+  LogTransaction,
+  StartPosition,
+  SubscribeOptions,
+  Subscription,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './event-log.js';

@@ -1,0 +1,2 @@
+export { createRootLogger, silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
