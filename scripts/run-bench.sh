@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every benchmark (bench/<name>/index.ts) one after another, or the ones named:
+#   scripts/run-bench.sh invoke registry
+set -euo pipefail
+cd "$(dirname "$0")/.."
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then mapfile -t names < <(find bench -mindepth 2 -maxdepth 2 -name index.ts -printf '%h\n' | xargs -n1 basename | sort); fi
+for name in "${names[@]}"; do
+  echo "=== bench/$name ==="
+  node --import tsx --expose-gc "bench/$name/index.ts"
+done

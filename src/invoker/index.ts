@@ -1,0 +1,9 @@
+export type {
+  GuestContext,
+  InvocationOutcome,
+  InvocationRecord,
+  InvokeRequest,
+  Invoker,
+  SourcePosition,
+  TriggerType,
+} from './invoker-types.js';

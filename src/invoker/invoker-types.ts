@@ -1,0 +1,70 @@
+import type { RlsContext } from '../auth/index.js';
+import type { FunctionErrorJson } from '../errors/index.js';
+import type { HostCallRecord } from '../wasm/index.js';
+
+export type TriggerType = 'http' | 'grpc' | 'cli' | 'database' | 'schedule' | 'replay';
+
+export interface SourcePosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface InvokeRequest {
+  readonly functionName: string;
+  /** UTF-8 JSON text handed to the guest as its input. */
+  readonly payload: string;
+  readonly trigger: TriggerType;
+  readonly rls: RlsContext;
+  /** Stable id from the caller (the pipeline derives it from the source position); else a random one. */
+  readonly invocationId?: string;
+  readonly attempt?: number;
+  readonly source?: SourcePosition;
+  readonly triggerDepth?: number;
+  /** Pin a version instead of the current one (replay). */
+  readonly version?: number;
+}
+
+/** What `context()` returns to the guest (DESIGN §4.2). */
+export interface GuestContext {
+  readonly invocationId: string;
+  readonly function: string;
+  readonly version: number;
+  readonly trigger: TriggerType;
+  readonly role: string;
+  readonly sub: string | null;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly attempt: number;
+  readonly now: number;
+}
+
+export type InvocationOutcome =
+  | { readonly ok: true; readonly output: string }
+  | { readonly ok: false; readonly error: FunctionErrorJson };
+
+/** DESIGN §4.6 `aerofn.invocations`: one per invocation, success or failure. */
+export interface InvocationRecord {
+  readonly id: string;
+  readonly function: string;
+  readonly version: number;
+  readonly sha256: string;
+  readonly trigger: TriggerType;
+  readonly source: SourcePosition | null;
+  readonly input: string;
+  readonly context: GuestContext;
+  readonly journal: readonly HostCallRecord[];
+  readonly outcome: InvocationOutcome;
+  readonly attempt: number;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly memoryBytes: number;
+}
+
+export interface Invoker {
+  /**
+   * Runs one invocation. Guest failures (Timeout, OutOfMemory, …) come back as a record with
+   * `outcome.ok === false`; only failures before the guest runs (NotFound, BadRequest) reject.
+   */
+  invoke(request: InvokeRequest): Promise<InvocationRecord>;
+  close(): Promise<void>;
+}

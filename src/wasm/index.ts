@@ -1,0 +1,1 @@
+export type { HostCallContext, HostCallRecord, HostFunction, HostFunctionName, HostFunctions } from './host-function.js';
