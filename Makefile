@@ -9,7 +9,7 @@ export AEROFN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/post
 
 NPM_STAMP := node_modules/.aerofn-installed
 
-.PHONY: help deps build build-ts build-wasm lint typecheck test test-unit run bench kafka-up kafka-down pg-up pg-down services-up services-down proto clean
+.PHONY: proto proto-check tools help deps build build-ts build-wasm lint typecheck test test-unit run bench kafka-up kafka-down pg-up pg-down services-up services-down proto clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -31,9 +31,18 @@ build: build-wasm build-ts ## build everything
 typecheck: deps ## type-check src, test and bench
 	npx tsc -p tsconfig.json
 
-lint: deps typecheck ## eslint, type check and the import-cycle check
+lint: deps typecheck proto-check ## eslint, type check, stale generated code and the import-cycle check
 	npx eslint .
 	node scripts/check-cycles.mjs
+
+proto: deps ## regenerate src/gen from proto/ with buf + ts-proto
+	bash scripts/gen-proto.sh
+
+proto-check: deps ## fail when src/gen is stale against proto/
+	bash scripts/gen-proto.sh --check
+
+tools: ## install the test peers we did not write (grpcurl from the Go module proxy)
+	bash scripts/install-tools.sh
 
 kafka-up: ## fetch Apache Kafka from Maven Central (once) and start one KRaft node on 127.0.0.1:$(KAFKA_PORT)
 	bash scripts/kafka.sh up
@@ -50,7 +59,7 @@ pg-down: ## stop the throwaway PostgreSQL cluster
 services-up: kafka-up pg-up ## start every service the integration tests use
 services-down: kafka-down pg-down ## stop them
 
-test: build lint services-up ## install everything, start the real services, run every test
+test: build lint services-up tools ## install everything, start the real services, run every test
 	bash scripts/run-tests.sh
 
 test-unit: build ## only the tests that need no external service
