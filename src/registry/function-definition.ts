@@ -22,6 +22,8 @@ export type FilterPredicate =
   | { readonly column: string; readonly in: readonly unknown[] }
   | { readonly column: string; readonly exists: boolean }
   | { readonly column: string; readonly prefix: string }
+  | { readonly column: string; readonly suffix: string }
+  | { readonly column: string; readonly anythingBut: readonly unknown[] }
   | { readonly column: string; readonly numeric: readonly [op: '<' | '<=' | '=' | '>=' | '>', value: number] };
 
 export type Trigger =
