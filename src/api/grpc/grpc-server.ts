@@ -1,0 +1,197 @@
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { FunctionError, toFunctionError } from '../../errors/index.js';
+import type { Logger } from '../../observability/index.js';
+import { FunctionsService as functionsDefinition, type FunctionsServer, type Topology } from '../../gen/aerodb/functions/v1/functions.js';
+import { authenticate, authenticateServiceRole, type Authenticator } from '../authenticate.js';
+import type { FunctionsService } from '../functions-service.js';
+import { fromProtoConfig, fromProtoTrigger, toFunctionInfo, toProtoRegistryEvent, toProtoTopology } from './grpc-convert.js';
+
+export const grpcServiceName = 'aerodb.functions.v1.Functions';
+/** Same depth from src/api/grpc and dist/api/grpc: the .proto ships beside both. */
+export const protoPath = fileURLToPath(new URL('../../../proto/aerodb/functions/v1/functions.proto', import.meta.url));
+
+export interface GrpcServerOptions {
+  readonly service: FunctionsService;
+  readonly auth: Authenticator;
+  readonly logger: Logger;
+  /** Largest message (a deploy carries the module): the REST body limit, so both accept the same. */
+  readonly maxMessageBytes: number;
+}
+
+export interface GrpcServer {
+  readonly server: grpc.Server;
+  /** Binds and starts; resolves the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number>;
+  /** Health: SERVING once the registry caught up, NOT_SERVING while draining. */
+  setServing(serving: boolean): void;
+  /** Ends watch streams, waits up to `graceMs` for unary calls in flight, then cuts the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+const trailerKind = 'aerofn-error-kind';
+const trailerCode = 'aerofn-error-code';
+
+function toServiceError(error: unknown): Partial<grpc.StatusObject> {
+  const fe = toFunctionError(error);
+  const metadata = new grpc.Metadata();
+  metadata.set(trailerKind, fe.kind);
+  metadata.set(trailerCode, fe.code);
+  return { code: fe.grpcStatus, details: fe.message, metadata };
+}
+
+function authorization(metadata: grpc.Metadata): string | undefined {
+  const value = metadata.get('authorization')[0];
+  return value === undefined ? undefined : String(value);
+}
+
+/** Adapts an async handler to grpc-js' callback style, mapping FunctionErrors to statuses. */
+function unary<Req, Res>(logger: Logger, handler: (request: Req, metadata: grpc.Metadata) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    handler(call.request, call.metadata).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        if (!(error instanceof FunctionError)) logger.error({ err: error }, 'gRPC call failed');
+        callback(toServiceError(error));
+      },
+    );
+  };
+}
+
+export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  const { service, auth, logger } = options;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+  });
+  const watchers = new Set<grpc.ServerWritableStream<unknown, Topology>>();
+  const requireReady = (): void => {
+    if (!service.ready()) throw new FunctionError('Unavailable', 'the registry is still catching up with its log; retry shortly (grpc.health.v1 says when)');
+  };
+
+  const implementation: FunctionsServer = {
+    deploy: unary(logger, async (request, metadata) => {
+      const caller = await authenticateServiceRole(auth, authorization(metadata), 'deploying a function');
+      requireReady();
+      if (request.name === '') throw new FunctionError('BadRequest', 'name is empty');
+      if (request.wasm.length === 0) throw new FunctionError('BadRequest', 'wasm is empty: send the module bytes');
+      const triggers = request.triggers.length === 0 ? [{ type: 'http' as const }] : request.triggers.map(fromProtoTrigger);
+      const definition = await service.deploy({
+        name: request.name,
+        wasm: request.wasm,
+        config: fromProtoConfig(request.config),
+        triggers,
+        caller,
+        ...(request.expectedVersion === undefined ? {} : { expectedVersion: request.expectedVersion }),
+      });
+      return { function: toFunctionInfo(definition) };
+    }),
+    getFunction: unary(logger, async (request, metadata) => {
+      await authenticate(auth, authorization(metadata));
+      return toFunctionInfo(service.get(request.name));
+    }),
+    listFunctions: unary(logger, async (_request, metadata) => {
+      await authenticate(auth, authorization(metadata));
+      return { functions: service.list().map(toFunctionInfo), stateHash: service.stateHash() };
+    }),
+    undeploy: unary(logger, async (request, metadata) => {
+      const caller = await authenticateServiceRole(auth, authorization(metadata), 'undeploying a function');
+      requireReady();
+      const removed = await service.undeploy({ name: request.name, caller, ...(request.expectedVersion === undefined ? {} : { expectedVersion: request.expectedVersion }) });
+      return { name: removed.name, version: removed.version };
+    }),
+    invoke: unary(logger, async (request, metadata) => {
+      requireReady();
+      const definition = service.get(request.name);
+      const rls = await authenticate(auth, authorization(metadata), { optional: !definition.config.verifyJwt });
+      const payload = request.payload.trim() === '' ? 'null' : request.payload;
+      try {
+        JSON.parse(payload);
+      } catch (error) {
+        throw new FunctionError('BadRequest', `payload is not JSON: ${(error as Error).message}`);
+      }
+      const record = await service.invoke({ functionName: definition.name, payload, trigger: 'grpc', rls });
+      if (!record.outcome.ok) {
+        const error = FunctionError.fromJSON(record.outcome.error);
+        throw new FunctionError(error.kind, error.message, { details: { invocationId: record.id } });
+      }
+      return { invocationId: record.id, version: record.version, output: record.outcome.output === '' ? 'null' : record.outcome.output, durationMs: record.durationMs };
+    }),
+    describeTopology: unary(logger, async (_request, metadata) => {
+      await authenticate(auth, authorization(metadata));
+      return toProtoTopology(service.topology());
+    }),
+    watchTopology: (call) => {
+      authenticate(auth, authorization(call.metadata)).then(
+        () => {
+          const intervalMs = Math.max(100, call.request.intervalMs === 0 ? 1000 : call.request.intervalMs);
+          const send = (): void => {
+            call.write(toProtoTopology(service.topology()));
+          };
+          send();
+          const timer = setInterval(send, intervalMs);
+          const stop = (): void => {
+            clearInterval(timer);
+            watchers.delete(call as grpc.ServerWritableStream<unknown, Topology>);
+          };
+          watchers.add(call as grpc.ServerWritableStream<unknown, Topology>);
+          call.on('cancelled', stop);
+          call.on('close', stop);
+          call.on('error', stop);
+        },
+        (error: unknown) => call.destroy(Object.assign(new Error(toFunctionError(error).message), toServiceError(error))),
+      );
+    },
+    registryHistory: unary(logger, async (request, metadata) => {
+      await authenticateServiceRole(auth, authorization(metadata), 'reading the registry history');
+      const entries = await service.registryHistory({ ...(request.name === '' ? {} : { name: request.name }), ...(request.limit === 0 ? {} : { limit: request.limit }) });
+      return { events: entries.map(toProtoRegistryEvent) };
+    }),
+    registryAt: unary(logger, async (request, metadata) => {
+      await authenticateServiceRole(auth, authorization(metadata), 'reading the registry at a point');
+      const point = request.point;
+      if (point === undefined) throw new FunctionError('BadRequest', 'set offset or time');
+      const snapshot = await service.registryAt(point.$case === 'offset' ? { offset: point.value } : { time: point.value });
+      return { functions: snapshot.functions.map(toFunctionInfo), stateHash: snapshot.stateHash, offset: snapshot.offset };
+    }),
+  };
+  server.addService(functionsDefinition, implementation);
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [grpcServiceName]: 'NOT_SERVING' });
+  health.addToServer(server);
+  // Reflection reads the same .proto the code was generated from, so grpcurl needs no local copy.
+  const packageDefinition = loadSync(protoPath, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  new ReflectionService(packageDefinition).addToServer(server);
+
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise<number>((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+          if (error !== null) reject(new FunctionError('Unavailable', `cannot listen for gRPC on ${host}:${port}: ${error.message}; set AEROFN_GRPC_PORT to a free port`));
+          else resolve(boundPort);
+        });
+      }),
+    setServing(serving) {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(grpcServiceName, status);
+    },
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        for (const call of watchers) call.end();
+        watchers.clear();
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

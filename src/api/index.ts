@@ -1,0 +1,23 @@
+export { createRestServer } from './rest/rest-server.js';
+export type { RestServerOptions } from './rest/rest-server.js';
+export { createGrpcServer, grpcServiceName, protoPath } from './grpc/grpc-server.js';
+export type { GrpcServer, GrpcServerOptions } from './grpc/grpc-server.js';
+export { FunctionsApiClient, fromServiceError } from './grpc/grpc-client.js';
+export type { FunctionsApiClientOptions } from './grpc/grpc-client.js';
+export { fromProtoTrigger, toProtoTrigger, toFunctionInfo } from './grpc/grpc-convert.js';
+export { authenticate, authenticateServiceRole } from './authenticate.js';
+export type { Authenticator } from './authenticate.js';
+export { createInvocationMetrics, instrumentInvoker } from './metrics.js';
+export type { InvocationMetrics } from './metrics.js';
+export type {
+  DeployInput,
+  FunctionConfigInput,
+  FunctionsService,
+  RegistryHistoryEntry,
+  RegistryHistoryQuery,
+  RegistryPoint,
+  RegistrySnapshot,
+  TopologyNodeSnapshot,
+  TopologySnapshot,
+  UndeployInput,
+} from './functions-service.js';

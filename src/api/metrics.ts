@@ -1,0 +1,67 @@
+import { Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import type { InvocationRecord, Invoker } from '../invoker/index.js';
+
+/**
+ * Invocation counters for /metrics, named by Prometheus conventions. main.ts wraps the one
+ * invoker with `instrumentInvoker`, so REST, gRPC, database and schedule invocations all count.
+ */
+export interface InvocationMetrics {
+  observe(record: InvocationRecord): void;
+}
+
+const durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+// prom-client refuses a second registration of a name; servers started twice in one process
+// (tests, a restart after drain) share the first set.
+function existing<T>(registry: Registry, name: string): T | undefined {
+  return registry.getSingleMetric(name) as T | undefined;
+}
+
+export function createInvocationMetrics(registry: Registry = defaultRegistry): InvocationMetrics {
+  const total =
+    existing<Counter<'function' | 'trigger' | 'outcome'>>(registry, 'aerofn_invocations_total') ??
+    new Counter({
+      name: 'aerofn_invocations_total',
+      help: 'Invocations by function, trigger and outcome (ok or the error kind)',
+      labelNames: ['function', 'trigger', 'outcome'] as const,
+      registers: [registry],
+    });
+  const duration =
+    existing<Histogram<'function' | 'trigger'>>(registry, 'aerofn_invocation_duration_seconds') ??
+    new Histogram({
+      name: 'aerofn_invocation_duration_seconds',
+      help: 'Wall-clock time of an invocation, from lookup to result',
+      labelNames: ['function', 'trigger'] as const,
+      buckets: durationBuckets,
+      registers: [registry],
+    });
+  const memory =
+    existing<Histogram<'function'>>(registry, 'aerofn_invocation_memory_bytes') ??
+    new Histogram({
+      name: 'aerofn_invocation_memory_bytes',
+      help: 'Linear memory of the guest at the end of an invocation',
+      labelNames: ['function'] as const,
+      buckets: [65536, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 128 << 20, 256 << 20, 1 << 30],
+      registers: [registry],
+    });
+  return {
+    observe(record) {
+      const outcome = record.outcome.ok ? 'ok' : record.outcome.error.kind;
+      total.inc({ function: record.function, trigger: record.trigger, outcome });
+      duration.observe({ function: record.function, trigger: record.trigger }, record.durationMs / 1000);
+      memory.observe({ function: record.function }, record.memoryBytes);
+    },
+  };
+}
+
+/** The same invoker, counting every record it returns. */
+export function instrumentInvoker(invoker: Invoker, metrics: InvocationMetrics): Invoker {
+  return {
+    async invoke(request) {
+      const record = await invoker.invoke(request);
+      metrics.observe(record);
+      return record;
+    },
+    close: () => invoker.close(),
+  };
+}
