@@ -43,7 +43,8 @@ export interface DeployInput {
   readonly name: string;
   readonly wasm: Uint8Array;
   readonly config: FunctionConfigInput;
-  readonly triggers: readonly Trigger[];
+  /** Undefined = the registry's default (`[{type:"http"}]`); `[]` = invocable only through the API. */
+  readonly triggers?: readonly Trigger[];
   /** When set, the deploy fails with Conflict unless the current version is this one (0 = new name). */
   readonly expectedVersion?: number;
   /** `sub` of the caller's JWT, for the audit trail. */
@@ -85,6 +86,9 @@ export interface RegistryHistoryEntry {
   readonly at: string;
   readonly by: string | null;
   readonly sha256: string | null;
+  /** False when the fold rejected the event (stale expected version, …); `reason` says why. */
+  readonly accepted: boolean;
+  readonly reason?: string;
 }
 
 export type RegistryPoint = { readonly offset: number } | { readonly time: string };
@@ -92,6 +96,6 @@ export type RegistryPoint = { readonly offset: number } | { readonly time: strin
 export interface RegistrySnapshot {
   readonly functions: readonly FunctionDefinition[];
   readonly stateHash: string;
-  /** The registry log offset the snapshot reflects (the next offset after its last event). */
-  readonly offset: number;
+  /** Offset of the last event folded into the snapshot; -1 when none. */
+  readonly throughOffset: number;
 }

@@ -112,5 +112,5 @@ export function toProtoTopology(snapshot: TopologySnapshot): pb.Topology {
 }
 
 export function toProtoRegistryEvent(entry: RegistryHistoryEntry): pb.RegistryEvent {
-  return { offset: entry.offset, type: entry.type, name: entry.name, version: entry.version, at: entry.at, by: entry.by ?? '', sha256: entry.sha256 ?? '' };
+  return { offset: entry.offset, type: entry.type, name: entry.name, version: entry.version, at: entry.at, by: entry.by ?? '', sha256: entry.sha256 ?? '', accepted: entry.accepted, reason: entry.reason ?? '' };
 }

@@ -78,12 +78,13 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       requireReady();
       if (request.name === '') throw new FunctionError('BadRequest', 'name is empty');
       if (request.wasm.length === 0) throw new FunctionError('BadRequest', 'wasm is empty: send the module bytes');
-      const triggers = request.triggers.length === 0 ? [{ type: 'http' as const }] : request.triggers.map(fromProtoTrigger);
+      // proto3 cannot tell an empty list from none: no triggers = the registry's default (http).
+      const triggers = request.triggers.length === 0 ? undefined : request.triggers.map(fromProtoTrigger);
       const definition = await service.deploy({
         name: request.name,
         wasm: request.wasm,
         config: fromProtoConfig(request.config),
-        triggers,
+        ...(triggers === undefined ? {} : { triggers }),
         caller,
         ...(request.expectedVersion === undefined ? {} : { expectedVersion: request.expectedVersion }),
       });
@@ -155,7 +156,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       const point = request.point;
       if (point === undefined) throw new FunctionError('BadRequest', 'set offset or time');
       const snapshot = await service.registryAt(point.$case === 'offset' ? { offset: point.value } : { time: point.value });
-      return { functions: snapshot.functions.map(toFunctionInfo), stateHash: snapshot.stateHash, offset: snapshot.offset };
+      return { functions: snapshot.functions.map(toFunctionInfo), stateHash: snapshot.stateHash, throughOffset: snapshot.throughOffset };
     }),
   };
   server.addService(functionsDefinition, implementation);

@@ -92,7 +92,7 @@ export function createRestServer(options: RestServerOptions): FastifyInstance {
       name: body.name,
       wasm: Buffer.from(body.wasm, 'base64'),
       config: (body.config ?? {}) as FunctionConfigInput,
-      triggers: (body.triggers ?? [{ type: 'http' }]) as Trigger[],
+      ...(body.triggers === undefined ? {} : { triggers: body.triggers as Trigger[] }),
       caller,
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
     });

@@ -2,7 +2,8 @@
  * JSON schemas of the REST bodies (DESIGN §4.4). Unknown fields are errors, not silently
  * dropped: a misspelt `timeoutMS` must not deploy a function with the default limit.
  */
-const name = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' } as const;
+// The registry checks the name's pattern itself, with its own message.
+const name = { type: 'string', minLength: 1, maxLength: 128 } as const;
 
 const retry = {
   type: 'object',

@@ -184,6 +184,9 @@ export interface RegistryEvent {
   at: string;
   by: string;
   sha256: string;
+  /** False when the fold rejected the event (e.g. a stale expected version); reason says why. */
+  accepted: boolean;
+  reason: string;
 }
 
 export interface RegistryHistoryResponse {
@@ -193,7 +196,7 @@ export interface RegistryHistoryResponse {
 export interface RegistryAtRequest {
   point:
     | //
-    /** Registry log offset: the state after every event before it. */
+    /** Registry log offset: the state after the event at this offset (inclusive). */
     { $case: "offset"; value: number }
     | //
     /** ISO 8601 time: the state after every event at or before it. */
@@ -204,7 +207,8 @@ export interface RegistryAtRequest {
 export interface RegistryAtResponse {
   functions: FunctionInfo[];
   stateHash: string;
-  offset: number;
+  /** Offset of the last event folded into the snapshot; -1 when none. */
+  throughOffset: number;
 }
 
 function createBaseRetryPolicy(): RetryPolicy {
@@ -2459,7 +2463,7 @@ export const RegistryHistoryRequest: MessageFns<RegistryHistoryRequest> = {
 };
 
 function createBaseRegistryEvent(): RegistryEvent {
-  return { offset: 0, type: "", name: "", version: 0, at: "", by: "", sha256: "" };
+  return { offset: 0, type: "", name: "", version: 0, at: "", by: "", sha256: "", accepted: false, reason: "" };
 }
 
 export const RegistryEvent: MessageFns<RegistryEvent> = {
@@ -2484,6 +2488,12 @@ export const RegistryEvent: MessageFns<RegistryEvent> = {
     }
     if (message.sha256 !== "") {
       writer.uint32(58).string(message.sha256);
+    }
+    if (message.accepted !== false) {
+      writer.uint32(64).bool(message.accepted);
+    }
+    if (message.reason !== "") {
+      writer.uint32(74).string(message.reason);
     }
     return writer;
   },
@@ -2557,6 +2567,22 @@ export const RegistryEvent: MessageFns<RegistryEvent> = {
             message.sha256 = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2578,6 +2604,8 @@ export const RegistryEvent: MessageFns<RegistryEvent> = {
       at: isSet(object.at) ? globalThis.String(object.at) : "",
       by: isSet(object.by) ? globalThis.String(object.by) : "",
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -2604,6 +2632,12 @@ export const RegistryEvent: MessageFns<RegistryEvent> = {
     if (message.sha256 !== "") {
       obj.sha256 = message.sha256;
     }
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     return obj;
   },
 
@@ -2619,6 +2653,8 @@ export const RegistryEvent: MessageFns<RegistryEvent> = {
     message.at = object.at ?? "";
     message.by = object.by ?? "";
     message.sha256 = object.sha256 ?? "";
+    message.accepted = object.accepted ?? false;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -2794,7 +2830,7 @@ export const RegistryAtRequest: MessageFns<RegistryAtRequest> = {
 };
 
 function createBaseRegistryAtResponse(): RegistryAtResponse {
-  return { functions: [], stateHash: "", offset: 0 };
+  return { functions: [], stateHash: "", throughOffset: 0 };
 }
 
 export const RegistryAtResponse: MessageFns<RegistryAtResponse> = {
@@ -2805,8 +2841,8 @@ export const RegistryAtResponse: MessageFns<RegistryAtResponse> = {
     if (message.stateHash !== "") {
       writer.uint32(18).string(message.stateHash);
     }
-    if (message.offset !== 0) {
-      writer.uint32(24).uint64(message.offset);
+    if (message.throughOffset !== 0) {
+      writer.uint32(24).int64(message.throughOffset);
     }
     return writer;
   },
@@ -2845,7 +2881,7 @@ export const RegistryAtResponse: MessageFns<RegistryAtResponse> = {
               break;
             }
 
-            message.offset = longToNumber(reader.uint64());
+            message.throughOffset = longToNumber(reader.int64());
             continue;
           }
         }
@@ -2870,7 +2906,11 @@ export const RegistryAtResponse: MessageFns<RegistryAtResponse> = {
         : isSet(object.state_hash)
         ? globalThis.String(object.state_hash)
         : "",
-      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      throughOffset: isSet(object.throughOffset)
+        ? globalThis.Number(object.throughOffset)
+        : isSet(object.through_offset)
+        ? globalThis.Number(object.through_offset)
+        : 0,
     };
   },
 
@@ -2882,8 +2922,8 @@ export const RegistryAtResponse: MessageFns<RegistryAtResponse> = {
     if (message.stateHash !== "") {
       obj.stateHash = message.stateHash;
     }
-    if (message.offset !== 0) {
-      obj.offset = Math.round(message.offset);
+    if (message.throughOffset !== 0) {
+      obj.throughOffset = Math.round(message.throughOffset);
     }
     return obj;
   },
@@ -2895,7 +2935,7 @@ export const RegistryAtResponse: MessageFns<RegistryAtResponse> = {
     const message = createBaseRegistryAtResponse();
     message.functions = object.functions?.map((e) => FunctionInfo.fromPartial(e)) || [];
     message.stateHash = object.stateHash ?? "";
-    message.offset = object.offset ?? 0;
+    message.throughOffset = object.throughOffset ?? 0;
     return message;
   },
 };
