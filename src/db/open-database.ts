@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import type { AeroConfig } from '../config/index.js';
+import type { Logger } from '../observability/index.js';
+import type { Database } from './database.js';
+import { openPgliteDriver } from './pglite/pglite-driver.js';
+import { openPostgresDriver } from './postgres/postgres-driver.js';
+import { createRlsDatabase } from './rls-database.js';
+
+export interface OpenDatabaseOptions {
+  readonly config: Pick<AeroConfig, 'database'>;
+  /** PGlite lives in `<dataDir>/pglite`; ignored for PostgreSQL. */
+  readonly dataDir: string;
+  readonly logger: Logger;
+  /** PGlite only: keep everything in memory (tests). */
+  readonly inMemory?: boolean;
+}
+
+/** PostgreSQL when DATABASE_URL is set, else PGlite in the data dir (DESIGN §2). */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const logger = options.logger;
+  const url = options.config.database.url;
+  const driver =
+    url !== undefined
+      ? openPostgresDriver({ url, poolSize: options.config.database.poolSize, logger })
+      : await openPgliteDriver(options.inMemory === true ? {} : { dataDir: join(options.dataDir, 'pglite') });
+  try {
+    return await createRlsDatabase(driver, logger);
+  } catch (error) {
+    await driver.close().catch(() => undefined);
+    throw error;
+  }
+}

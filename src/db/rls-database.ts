@@ -1,0 +1,152 @@
+import type { DatabaseRole, RlsContext } from '../auth/index.js';
+import type { Logger } from '../observability/index.js';
+import { authSchemaSql, bootstrapLockKey, lockdownSql, outboxSql, rolesSql } from './bootstrap-sql.js';
+import { disableCaptureSql, enableCaptureSql } from './change-capture.js';
+import {
+  DatabaseError,
+  queryCanceledCode,
+  type Database,
+  type QueryOptions,
+  type QueryResult,
+  type SqlExecutor,
+} from './database.js';
+import type { Driver } from './driver.js';
+import { checkGuestStatement } from './sql-guard.js';
+
+const roles: Record<DatabaseRole, string> = { anon: 'anon', authenticated: 'authenticated', service_role: 'service_role' };
+
+/** The claims the SQL helpers read: the JWT payload, with role and sub as the context says. */
+export function claimsJson(rls: RlsContext): string {
+  const claims: Record<string, unknown> = { ...rls.claims, role: rls.role };
+  if (rls.sub !== null) claims['sub'] = rls.sub;
+  return JSON.stringify(claims);
+}
+
+export function toDatabaseError(error: unknown): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DatabaseError(message, typeof code === 'string' ? code : undefined, { cause: error });
+}
+
+function canceled(reason: string): DatabaseError {
+  return new DatabaseError(`the statement was cancelled: ${reason}`, queryCanceledCode);
+}
+
+/** Shared by both adapters: bootstrap, the RLS session around guest statements, owner access, capture. */
+export async function createRlsDatabase(driver: Driver, logger: Logger): Promise<Database> {
+  await driver.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [bootstrapLockKey]);
+    for (const sql of [rolesSql, authSchemaSql, lockdownSql, outboxSql]) await runScriptInTx(tx, sql);
+  });
+  logger.debug({ kind: driver.kind }, 'database ready: roles, auth schema and change outbox in place');
+
+  const adminScript = async (sql: string): Promise<void> => {
+    try {
+      await driver.script(sql);
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+  };
+
+  return {
+    kind: driver.kind,
+
+    async query(sql: string, params: readonly unknown[], rls: RlsContext, options: QueryOptions = {}): Promise<QueryResult> {
+      checkGuestStatement(sql);
+      const role = roles[rls.role];
+      if (role === undefined) throw new DatabaseError(`unknown database role "${String(rls.role)}"`, '22023');
+      const { signal, deadline } = options;
+      if (signal?.aborted === true) throw canceled('the invocation ended');
+      let statementTimeoutMs: number | undefined;
+      if (deadline !== undefined) {
+        statementTimeoutMs = Math.floor(deadline - Date.now());
+        if (statementTimeoutMs <= 0) throw canceled('the invocation deadline has passed');
+      }
+      const depth = String((options.triggerDepth ?? 0) + 1);
+      try {
+        return await driver.transaction(
+          async (tx) => {
+            // One round trip sets the whole session; role goes last because set_config is revoked
+            // from it. statement_timeout is a no-op on PGlite (see the check below).
+            await tx.query(
+              "select set_config('request.jwt.claims', $1, true), set_config('aerofn.trigger_depth', $2, true), " +
+                "set_config('statement_timeout', coalesce($3, current_setting('statement_timeout')), true), set_config('role', $4, true)",
+              [claimsJson(rls), depth, statementTimeoutMs === undefined ? null : `${statementTimeoutMs}ms`, role],
+            );
+            const result = await tx.query(sql, params);
+            // PGlite cannot interrupt a statement; it is rolled back when it ran past the deadline.
+            if (signal?.aborted === true) throw canceled('the invocation ended');
+            if (deadline !== undefined && Date.now() > deadline) throw canceled('the invocation deadline passed while it ran');
+            return result;
+          },
+          signal === undefined ? {} : { signal },
+        );
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
+
+    async admin(sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
+      try {
+        return await driver.query(sql, params);
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
+
+    adminScript,
+
+    async adminTransaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      try {
+        return await driver.transaction(fn);
+      } catch (error) {
+        throw toDatabaseError(error);
+      }
+    },
+
+    async enableChangeCapture(table: string): Promise<void> {
+      await adminScript(enableCaptureSql(table));
+    },
+
+    async disableChangeCapture(table: string): Promise<void> {
+      await adminScript(disableCaptureSql(table));
+    },
+
+    close: () => driver.close(),
+  };
+}
+
+/** DO blocks and DDL in a transaction: split on our own scripts' statement ends (we write them). */
+async function runScriptInTx(tx: SqlExecutor, script: string): Promise<void> {
+  for (const statement of splitScript(script)) await tx.query(statement);
+}
+
+/** Splits our bootstrap scripts at `;` outside dollar-quoted bodies, dropping `--` comments. Only for SQL we wrote. */
+export function splitScript(script: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let inDollar = false;
+  for (let i = 0; i < script.length; i += 1) {
+    if (script.startsWith('$$', i)) {
+      inDollar = !inDollar;
+      current += '$$';
+      i += 1;
+      continue;
+    }
+    if (!inDollar && script.startsWith('--', i)) {
+      const end = script.indexOf('\n', i);
+      i = end === -1 ? script.length : end;
+      continue;
+    }
+    const c = script[i] as string;
+    if (c === ';' && !inDollar) {
+      if (current.trim() !== '') out.push(current.trim());
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  if (current.trim() !== '') out.push(current.trim());
+  return out;
+}
