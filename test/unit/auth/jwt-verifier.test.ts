@@ -79,8 +79,9 @@ describe('JWT verification (HS256 secret)', () => {
 describe('JWT verification (RS256 / ES256 public keys)', () => {
   let dir: string;
   let verifier: JwtVerifier;
-  let rsaPrivate: CryptoKey;
-  let ecPrivate: CryptoKey;
+  type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+  let rsaPrivate: PrivateKey;
+  let ecPrivate: PrivateKey;
   let rsaPem: string;
 
   before(async () => {
