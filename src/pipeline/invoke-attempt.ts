@@ -1,0 +1,40 @@
+import { defer, type Observable } from 'rxjs';
+import { serviceRoleContext } from '../auth/index.js';
+import { toFunctionError } from '../errors/index.js';
+import type { Invoker } from '../invoker/index.js';
+import type { InvocationTask } from './operators/fan-out-invoke.js';
+import type { AttemptResult } from './operators/retry-backoff.js';
+
+/** The database-trigger payload of DESIGN §4.2: `{table, op, row, old}`. */
+export function payloadOf(task: InvocationTask): string {
+  const { event } = task;
+  return JSON.stringify({ table: event.table, schema: event.schema, op: event.op, row: event.row, old: event.old });
+}
+
+/**
+ * One attempt through the Invoker: the event's RLS context (else the service role), the stable
+ * invocation id, the source position and the trigger depth (the db host function stamps writes
+ * with depth + 1 so the loop guard sees the chain). A rejection (the function vanished, the
+ * invoker is closing) becomes an error result like a guest failure.
+ */
+export const attemptWith =
+  (invoker: Pick<Invoker, 'invoke'>) =>
+  (task: InvocationTask, attempt: number): Observable<AttemptResult> =>
+    defer(async (): Promise<AttemptResult> => {
+      try {
+        const record = await invoker.invoke({
+          functionName: task.fn.name,
+          version: task.fn.version,
+          payload: payloadOf(task),
+          trigger: 'database',
+          rls: task.event.context ?? serviceRoleContext,
+          invocationId: task.invocationId,
+          attempt,
+          source: { topic: task.record.topic, partition: task.record.partition, offset: task.record.offset },
+          triggerDepth: task.event.triggerDepth,
+        });
+        return { attempt, record, error: record.outcome.ok ? null : record.outcome.error };
+      } catch (error) {
+        return { attempt, record: null, error: toFunctionError(error).toJSON() };
+      }
+    });

@@ -1,0 +1,92 @@
+import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
+
+export interface InvokeOrderedOptions<T> {
+  /** At most this many `work` calls run at once. */
+  readonly concurrency: number;
+  /** Items with one key run one after another in arrival order; different keys run in parallel. */
+  readonly keyOf: (item: T) => string;
+  /** Told when a work item starts and ends (for in-flight gauges). */
+  readonly onActive?: (active: number) => void;
+}
+
+/**
+ * mergeMap with a concurrency bound and per-key order: like Kafka Streams' tasks, one key is a
+ * lane that never overtakes itself, and free slots go to the lanes in the order they became ready.
+ * mergeMap alone would reorder one key's events; concatMap would serialise everything.
+ */
+export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, options: InvokeOrderedOptions<T>): OperatorFunction<T, R> {
+  const limit = Math.max(1, options.concurrency);
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      const lanes = new Map<string, T[]>();
+      const busy = new Set<string>();
+      const readyKeys: string[] = [];
+      const running = new Set<Subscription>();
+      let sourceDone = false;
+      let queued = 0;
+
+      const maybeComplete = (): void => {
+        if (sourceDone && running.size === 0 && queued === 0) subscriber.complete();
+      };
+
+      const startReady = (): void => {
+        while (running.size < limit && readyKeys.length > 0) {
+          const key = readyKeys.shift() as string;
+          const lane = lanes.get(key);
+          const item = lane?.shift();
+          if (item === undefined || lane === undefined) continue;
+          if (lane.length === 0) lanes.delete(key);
+          queued -= 1;
+          busy.add(key);
+          run(key, item);
+        }
+      };
+
+      const finish = (key: string, inner: Subscription | undefined): void => {
+        if (inner !== undefined) running.delete(inner);
+        busy.delete(key);
+        if (lanes.has(key)) readyKeys.push(key);
+        options.onActive?.(running.size);
+        startReady();
+        maybeComplete();
+      };
+
+      const run = (key: string, item: T): void => {
+        // A holder, not a const: a synchronous inner completes inside subscribe(), before it returns.
+        const holder: { inner?: Subscription; done: boolean } = { done: false };
+        holder.inner = from(work(item)).subscribe({
+          next: (value) => subscriber.next(value),
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => {
+            holder.done = true;
+            finish(key, holder.inner);
+          },
+        });
+        if (!holder.done) running.add(holder.inner);
+        options.onActive?.(running.size);
+      };
+
+      const outer = source.subscribe({
+        next: (item) => {
+          const key = options.keyOf(item);
+          const lane = lanes.get(key);
+          if (lane === undefined) lanes.set(key, [item]);
+          else lane.push(item);
+          queued += 1;
+          if (!busy.has(key) && lane === undefined) readyKeys.push(key);
+          startReady();
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          sourceDone = true;
+          maybeComplete();
+        },
+      });
+
+      return () => {
+        outer.unsubscribe();
+        for (const inner of running) inner.unsubscribe();
+        running.clear();
+      };
+    });
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { BehaviorSubject, bufferTime, concatMap, from, isObservable, map, Subject, type Observable, type Subscription as RxSubscription } from 'rxjs';
+import type { AeroConfig } from '../config/index.js';
+import type { EventLog, Subscription } from '../eventlog/index.js';
+import type { InvocationRecord, Invoker } from '../invoker/index.js';
+import type { Logger } from '../observability/index.js';
+import type { FunctionDefinition } from '../registry/index.js';
+import { createTriggerIndex, type TriggerIndex } from '../triggers/index.js';
+import { FunctionMetrics } from './function-metrics.js';
+import { decodeRecords } from './operators/decode-records.js';
+import { fanOutInvoke } from './operators/fan-out-invoke.js';
+import { loopGuard } from './operators/loop-guard.js';
+import { matchTriggers } from './operators/match-triggers.js';
+import { attemptWith } from './invoke-attempt.js';
+import { RecentInvocations } from './recent-invocations.js';
+import { SinkWriter } from './sink-writer.js';
+import { parseChangeTopics, parseStartPosition } from './source.js';
+import { StageStats } from './stage-stats.js';
+import { describeTopology, renderTopology, type TopologyDescription, type TopologyNode } from './topology.js';
+import type { Completion, LogRecordLike } from './types.js';
+import { CommitWatermarks } from './watermark.js';
+
+export interface PipelineOptions {
+  readonly log: EventLog;
+  readonly invoker: Pick<Invoker, 'invoke'>;
+  /** The deployed functions: a fixed list, or the registry's stream of them (the index is rebuilt on each). */
+  readonly functions: readonly FunctionDefinition[] | Observable<readonly FunctionDefinition[]>;
+  readonly config: AeroConfig['pipeline'];
+  readonly topicPrefix?: string;
+  readonly logger: Logger;
+  /** Names this instance in metrics and in the transactional id (one per instance in exactly_once). */
+  readonly instanceId?: string;
+  readonly flushIntervalMs?: number;
+  readonly maxBatch?: number;
+  readonly metricsIntervalMs?: number;
+  readonly drainTimeoutMs?: number;
+  readonly recentPerFunction?: number;
+  readonly outputPartitions?: number;
+}
+
+export type PipelineState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface Pipeline {
+  start(): Promise<void>;
+  /** Stops intake, lets in-flight work finish for up to `drainTimeoutMs`, flushes and commits. */
+  stop(): Promise<void>;
+  describe(): Promise<TopologyDescription>;
+  describeText(): string;
+  recentInvocations(functionName: string, limit?: number): InvocationRecord[];
+  /** Adds a record made elsewhere (REST invoke) to the recent list; it is not written to a topic. */
+  noteInvocation(record: InvocationRecord): void;
+  readonly state: PipelineState;
+  /** Resolves when the pipeline fails (exactly_once transaction failure); it stops consuming then. */
+  readonly failed: Promise<Error>;
+  readonly topics: { readonly invocations: string; readonly metrics: string; readonly dlq: string };
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { log, config, logger } = options;
+  const prefix = options.topicPrefix ?? '';
+  const instanceId = options.instanceId ?? randomUUID();
+  const flushIntervalMs = options.flushIntervalMs ?? 20;
+  const maxBatch = options.maxBatch ?? 2000;
+  const metricsIntervalMs = options.metricsIntervalMs ?? 5000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const topics = { invocations: `${prefix}aerofn.invocations`, metrics: `${prefix}aerofn.metrics`, dlq: `${prefix}aerofn.dlq` };
+  const changeTopics = parseChangeTopics(config.changeTopics, prefix);
+  const start = parseStartPosition(config.startFrom);
+
+  const stats = {
+    source: new StageStats('change-source'),
+    decode: new StageStats('decode'),
+    loopGuard: new StageStats('loop-guard'),
+    match: new StageStats('match'),
+    invoke: new StageStats('invoke'),
+    commit: new StageStats('commit'),
+    invocations: new StageStats('invocations-sink'),
+    metrics: new StageStats('metrics-sink'),
+    dlq: new StageStats('dlq-sink'),
+  };
+  const nodes: TopologyNode[] = [
+    { name: 'change-source', kind: 'source', topics: changeTopics.map(String), successors: ['decode'], stats: stats.source },
+    { name: 'decode', kind: 'processor', successors: ['loop-guard', 'dlq-sink'], stats: stats.decode },
+    { name: 'loop-guard', kind: 'processor', successors: ['match', 'dlq-sink'], stats: stats.loopGuard },
+    { name: 'match', kind: 'processor', successors: ['invoke', 'commit'], stats: stats.match },
+    { name: 'invoke', kind: 'processor', successors: ['invocations-sink', 'metrics-sink', 'dlq-sink', 'commit'], stats: stats.invoke },
+    { name: 'commit', kind: 'processor', successors: [], stats: stats.commit },
+    { name: 'invocations-sink', kind: 'sink', topics: [topics.invocations], successors: [], stats: stats.invocations },
+    { name: 'metrics-sink', kind: 'sink', topics: [topics.metrics], successors: [], stats: stats.metrics },
+    { name: 'dlq-sink', kind: 'sink', topics: [topics.dlq], successors: [], stats: stats.dlq },
+  ];
+
+  let index: TriggerIndex = createTriggerIndex([]);
+  const watermarks = new CommitWatermarks();
+  const functionMetrics = new FunctionMetrics(instanceId);
+  const recent = new RecentInvocations(options.recentPerFunction ?? 200);
+  const writer = new SinkWriter({
+    log,
+    topics,
+    mode: config.mode,
+    groupId: config.groupId,
+    transactionalId: `${config.groupId}.${instanceId}`,
+    watermarks,
+    logger,
+    stats: { invocations: stats.invocations, metrics: stats.metrics, dlq: stats.dlq, commit: stats.commit },
+  });
+
+  let state: PipelineState = 'created';
+  let subscription: Subscription | undefined;
+  let registrySubscription: RxSubscription | undefined;
+  let chain: RxSubscription | undefined;
+  const intake = new Subject<LogRecordLike>();
+  const paused = new BehaviorSubject<boolean>(false);
+  let lastMetricsAt = 0;
+  let resolveDrained: () => void = () => undefined;
+  const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
+  let resolveFailed: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (resolveFailed = resolve));
+
+  const setIndex = (functions: readonly FunctionDefinition[]): void => {
+    index = createTriggerIndex(functions);
+    logger.info({ triggers: index.size, tables: index.tables() }, 'trigger index rebuilt');
+  };
+
+  const releaseIfBelowLow = (): void => {
+    if (paused.value && watermarks.inFlight() <= config.lowWatermark) {
+      subscription?.resume();
+      paused.next(false);
+    }
+  };
+
+  const flush = async (completions: readonly Completion[]): Promise<void> => {
+    for (const completion of completions) {
+      for (const record of completion.invocations) {
+        functionMetrics.recordInvocation(record);
+        recent.add(record);
+      }
+      for (const letter of completion.deadLetters) if (letter.function !== null) functionMetrics.recordDeadLetter(letter.function.name);
+    }
+    const now = Date.now();
+    const dueMetrics = now - lastMetricsAt >= metricsIntervalMs || (state === 'stopping' && completions.length === 0);
+    const metrics = dueMetrics ? functionMetrics.drainChanged(now) : [];
+    if (dueMetrics) lastMetricsAt = now;
+    if (completions.length === 0 && metrics.length === 0) return;
+    await writer.flush({ completions, metrics });
+    releaseIfBelowLow();
+  };
+
+  const buildChain = (): RxSubscription =>
+    intake
+      .pipe(
+        decodeRecords(stats.decode),
+        loopGuard(config.maxTriggerDepth, stats.loopGuard),
+        matchTriggers(() => index, stats.match),
+        fanOutInvoke({ concurrency: config.concurrency, attempt: attemptWith(options.invoker), stats: stats.invoke }),
+        bufferTime(flushIntervalMs, null, maxBatch),
+        concatMap((completions) => from(flush(completions)).pipe(map(() => completions.length))),
+      )
+      .subscribe({
+        error: (error: unknown) => {
+          state = 'failed';
+          subscription?.pause();
+          logger.error({ err: error }, 'pipeline stopped: writing results or committing offsets failed; restart resumes from the last committed offsets');
+          resolveFailed(error instanceof Error ? error : new Error(String(error)));
+          resolveDrained();
+        },
+        complete: () => resolveDrained(),
+      });
+
+  return {
+    topics,
+    get state() {
+      return state;
+    },
+    failed,
+    async start() {
+      if (state !== 'created') throw new Error(`pipeline cannot start from state ${state}`);
+      const partitions = options.outputPartitions ?? 1;
+      for (const topic of Object.values(topics)) await log.ensureTopic({ name: topic, partitions });
+      for (const topic of changeTopics) if (typeof topic === 'string') await log.ensureTopic({ name: topic });
+      if (isObservable(options.functions)) registrySubscription = options.functions.subscribe((functions) => setIndex(functions));
+      else setIndex(options.functions);
+      await seedRecent(log, topics.invocations, recent, logger);
+      chain = buildChain();
+      state = 'running';
+      subscription = await log.subscribe({
+        groupId: config.groupId,
+        topics: changeTopics,
+        start,
+        eachBatch: async (batch) => {
+          for (const record of batch.records) {
+            if (state !== 'running') return; // not tracked, so not committed: redelivered later
+            stats.source.in += 1;
+            watermarks.track(record.topic, record.partition, record.offset);
+            intake.next(record);
+            stats.source.out += 1;
+          }
+          stats.source.inFlight = watermarks.inFlight();
+          if (state === 'running' && watermarks.inFlight() >= config.highWatermark && !paused.value) {
+            paused.next(true);
+            subscription?.pause();
+          }
+          // Holding the batch keeps this partition's next batch back as well as pausing the fetch.
+          if (paused.value) await waitUntil(paused, (value) => !value || state !== 'running');
+        },
+      });
+      logger.info({ topics: changeTopics.map(String), groupId: config.groupId, mode: config.mode, start }, 'pipeline started');
+    },
+    async stop() {
+      if (state !== 'running' && state !== 'failed') return;
+      if (state === 'running') state = 'stopping';
+      subscription?.pause();
+      paused.next(false);
+      intake.complete();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        drained.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        logger.warn({ inFlight: watermarks.inFlight(), drainTimeoutMs }, 'stop: in-flight invocations did not finish in time; their source records stay uncommitted and will be redelivered');
+        chain?.unsubscribe();
+        await writer.commit().catch(() => undefined);
+      }
+      registrySubscription?.unsubscribe();
+      await subscription?.close();
+      if (state === 'stopping') state = 'stopped';
+      logger.info('pipeline stopped');
+    },
+    async describe() {
+      const lag = subscription === undefined ? [] : await subscription.assignments().catch(() => []);
+      stats.source.inFlight = watermarks.inFlight();
+      return describeTopology(nodes, { state, mode: config.mode, groupId: config.groupId, lag });
+    },
+    describeText: () => renderTopology(nodes),
+    recentInvocations: (functionName, limit) => recent.list(functionName, limit),
+    noteInvocation: (record) => recent.add(record),
+  };
+}
+
+function waitUntil<T>(subject: BehaviorSubject<T>, predicate: (value: T) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const subscription = subject.subscribe((value) => {
+      if (predicate(value)) {
+        resolve();
+        queueMicrotask(() => subscription.unsubscribe());
+      }
+    });
+  });
+}
+
+/** Fills the recent-invocations index from the tail of the invocations topic (last 1000 per partition). */
+async function seedRecent(log: EventLog, topic: string, recent: RecentInvocations, logger: Logger): Promise<void> {
+  try {
+    const [starts, ends] = await Promise.all([log.startOffsets(topic), log.endOffsets(topic)]);
+    for (const [partition, end] of ends.entries()) {
+      const from = Math.max(starts[partition] ?? 0, end - 1000);
+      for (let offset = from; offset < end; ) {
+        const records = await log.read(topic, partition, offset, { maxRecords: 500 });
+        if (records.length === 0) break;
+        for (const record of records) if (record.value !== null) recent.add(JSON.parse(record.value.toString('utf8')) as InvocationRecord);
+        offset = (records[records.length - 1]?.offset ?? offset) + 1;
+      }
+    }
+  } catch (error) {
+    logger.warn({ err: error, topic }, 'could not read recent invocation records back; the list starts empty');
+  }
+}

@@ -1,0 +1,33 @@
+import type { InvocationRecord } from '../invoker/index.js';
+
+/**
+ * A bounded in-memory index of the newest invocation records per function, fed by the
+ * invocations sink (and seeded from the tail of `aerofn.invocations` at start), for
+ * `GET /functions/v1/{name}/invocations`. Bounded twice: records per function and functions.
+ */
+export class RecentInvocations {
+  private readonly byFunction = new Map<string, InvocationRecord[]>();
+
+  constructor(private readonly perFunction = 200, private readonly maxFunctions = 10_000) {}
+
+  add(record: InvocationRecord): void {
+    let ring = this.byFunction.get(record.function);
+    if (ring === undefined) {
+      if (this.byFunction.size >= this.maxFunctions) {
+        const oldest = this.byFunction.keys().next().value;
+        if (oldest !== undefined) this.byFunction.delete(oldest);
+      }
+      ring = [];
+      this.byFunction.set(record.function, ring);
+    }
+    ring.push(record);
+    if (ring.length > this.perFunction * 2) ring.splice(0, ring.length - this.perFunction);
+  }
+
+  /** Newest first: by start time, then attempt, so retries of one id list the last one first. */
+  list(functionName: string, limit = 20): InvocationRecord[] {
+    const ring = this.byFunction.get(functionName) ?? [];
+    const sorted = [...ring].sort((a, b) => (a.startedAt === b.startedAt ? b.attempt - a.attempt : a.startedAt < b.startedAt ? 1 : -1));
+    return sorted.slice(0, Math.max(0, Math.min(limit, this.perFunction)));
+  }
+}
