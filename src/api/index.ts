@@ -3,7 +3,15 @@ export type { RestServerOptions } from './rest/rest-server.js';
 export { createGrpcServer, grpcServiceName, protoPath } from './grpc/grpc-server.js';
 export type { GrpcServer, GrpcServerOptions } from './grpc/grpc-server.js';
 export { FunctionsApiClient, fromServiceError } from './grpc/grpc-client.js';
-export type { FunctionsApiClientOptions } from './grpc/grpc-client.js';
+export type {
+  DeployRequestMessage,
+  FunctionConfigMessage,
+  FunctionInfoMessage,
+  FunctionsApiClientOptions,
+  RegistryEventMessage,
+  TopologyMessage,
+  TriggerMessage,
+} from './grpc/grpc-client.js';
 export { fromProtoTrigger, toProtoTrigger, toFunctionInfo } from './grpc/grpc-convert.js';
 export { authenticate, authenticateServiceRole } from './authenticate.js';
 export type { Authenticator } from './authenticate.js';

@@ -116,3 +116,12 @@ export function fromServiceError(error: grpc.ServiceError, address = 'the server
   if (mapped !== undefined) return new FunctionError(mapped, error.details, { cause: error });
   return new FunctionError('RuntimePanic', `${grpc.status[error.code] ?? error.code}: ${error.details}`, { cause: error });
 }
+
+export type {
+  DeployRequest as DeployRequestMessage,
+  FunctionConfig as FunctionConfigMessage,
+  FunctionInfo as FunctionInfoMessage,
+  RegistryEvent as RegistryEventMessage,
+  Topology as TopologyMessage,
+  Trigger as TriggerMessage,
+} from '../../gen/aerodb/functions/v1/functions.js';

@@ -99,7 +99,14 @@ export function fromProtoConfig(config: pb.FunctionConfig | undefined): Function
   if (config.allowedHosts.length > 0) result.allowedHosts = config.allowedHosts;
   if (config.allowedEnv.length > 0) result.allowedEnv = config.allowedEnv;
   if (config.verifyJwt !== undefined) result.verifyJwt = config.verifyJwt;
-  if (config.retry !== undefined) result.retry = config.retry;
+  if (config.retry !== undefined) {
+    const { maxAttempts, initialBackoffMs, maxBackoffMs } = config.retry;
+    result.retry = {
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      ...(initialBackoffMs === undefined ? {} : { initialBackoffMs }),
+      ...(maxBackoffMs === undefined ? {} : { maxBackoffMs }),
+    };
+  }
   return result;
 }
 

@@ -34,10 +34,11 @@ export const protobufFileName = "aerodb/functions/v1/functions.proto";
  * a transport deadline. Auth: metadata `authorization: Bearer <JWT>`.
  */
 
+/** Unset fields take the server's defaults. */
 export interface RetryPolicy {
-  maxAttempts: number;
-  initialBackoffMs: number;
-  maxBackoffMs: number;
+  maxAttempts?: number | undefined;
+  initialBackoffMs?: number | undefined;
+  maxBackoffMs?: number | undefined;
 }
 
 /** Unset fields take the server's defaults (DESIGN §4.1). */
@@ -212,18 +213,18 @@ export interface RegistryAtResponse {
 }
 
 function createBaseRetryPolicy(): RetryPolicy {
-  return { maxAttempts: 0, initialBackoffMs: 0, maxBackoffMs: 0 };
+  return { maxAttempts: undefined, initialBackoffMs: undefined, maxBackoffMs: undefined };
 }
 
 export const RetryPolicy: MessageFns<RetryPolicy> = {
   encode(message: RetryPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.maxAttempts !== 0) {
+    if (message.maxAttempts !== undefined) {
       writer.uint32(8).uint32(message.maxAttempts);
     }
-    if (message.initialBackoffMs !== 0) {
+    if (message.initialBackoffMs !== undefined) {
       writer.uint32(16).uint32(message.initialBackoffMs);
     }
-    if (message.maxBackoffMs !== 0) {
+    if (message.maxBackoffMs !== undefined) {
       writer.uint32(24).uint32(message.maxBackoffMs);
     }
     return writer;
@@ -284,29 +285,29 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
         ? globalThis.Number(object.maxAttempts)
         : isSet(object.max_attempts)
         ? globalThis.Number(object.max_attempts)
-        : 0,
+        : undefined,
       initialBackoffMs: isSet(object.initialBackoffMs)
         ? globalThis.Number(object.initialBackoffMs)
         : isSet(object.initial_backoff_ms)
         ? globalThis.Number(object.initial_backoff_ms)
-        : 0,
+        : undefined,
       maxBackoffMs: isSet(object.maxBackoffMs)
         ? globalThis.Number(object.maxBackoffMs)
         : isSet(object.max_backoff_ms)
         ? globalThis.Number(object.max_backoff_ms)
-        : 0,
+        : undefined,
     };
   },
 
   toJSON(message: RetryPolicy): unknown {
     const obj: any = {};
-    if (message.maxAttempts !== 0) {
+    if (message.maxAttempts !== undefined) {
       obj.maxAttempts = Math.round(message.maxAttempts);
     }
-    if (message.initialBackoffMs !== 0) {
+    if (message.initialBackoffMs !== undefined) {
       obj.initialBackoffMs = Math.round(message.initialBackoffMs);
     }
-    if (message.maxBackoffMs !== 0) {
+    if (message.maxBackoffMs !== undefined) {
       obj.maxBackoffMs = Math.round(message.maxBackoffMs);
     }
     return obj;
@@ -317,9 +318,9 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
   },
   fromPartial(object: DeepPartial<RetryPolicy>): RetryPolicy {
     const message = createBaseRetryPolicy();
-    message.maxAttempts = object.maxAttempts ?? 0;
-    message.initialBackoffMs = object.initialBackoffMs ?? 0;
-    message.maxBackoffMs = object.maxBackoffMs ?? 0;
+    message.maxAttempts = object.maxAttempts ?? undefined;
+    message.initialBackoffMs = object.initialBackoffMs ?? undefined;
+    message.maxBackoffMs = object.maxBackoffMs ?? undefined;
     return message;
   },
 };
