@@ -128,7 +128,14 @@ export class Value {
   asInteger(): i64 {
     this.expect(Kind.Number);
     const raw = this.raw;
-    if (raw != null && isIntegerText(raw)) return i64.parse(raw);
+    if (raw != null && isIntegerText(raw)) {
+      if (!fitsI64(raw)) throw new Error("JSON number " + raw + " does not fit in an i64");
+      return i64.parse(raw);
+    }
+    // Non-integer text (1.5, 1e3): truncate, but never wrap around silently.
+    if (!(this.n > -9223372036854775808.0 && this.n < 9223372036854775808.0)) {
+      throw new Error("JSON number " + numberText(this.n, raw) + " does not fit in an i64");
+    }
     return <i64>this.n;
   }
 
@@ -287,9 +294,17 @@ function numberText(n: f64, raw: string | null): string {
   return n.toString();
 }
 
+function fitsI64(s: string): bool {
+  const negative = s.charCodeAt(0) == 0x2d;
+  const digits = negative ? s.substring(1) : s;
+  const limit = negative ? "9223372036854775808" : "9223372036854775807";
+  if (digits.length != limit.length) return digits.length < limit.length;
+  return digits <= limit;
+}
+
 function isIntegerText(s: string): bool {
   const len = s.length;
-  if (len == 0 || len > 19) return false;
+  if (len == 0 || (len == 1 && s.charCodeAt(0) == 0x2d)) return false;
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i);
     if (!(c >= 0x30 && c <= 0x39) && !(i == 0 && c == 0x2d)) return false;

@@ -8,7 +8,7 @@ export function handler(ptr: i32, len: i32): i64 {
   const ctx = context();
   const scheduledAt = tick.get("scheduledAt");
   const timestamp = tick.get("timestamp");
-  log.info("tick " + (scheduledAt == null ? "?" : scheduledAt.toString()) + " (attempt " + ctx.attempt.toString() + ")");
+  log.info("tick " + tick.getString("scheduledAt", "?")! + " (attempt " + ctx.attempt.toString() + ")");
   return output.json(
     Value.object()
       .set<Value>("timestamp", timestamp == null ? Value.integer(ctx.now) : timestamp)
