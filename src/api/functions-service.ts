@@ -19,7 +19,7 @@ export interface FunctionsService {
   invoke(request: InvokeRequest): Promise<InvocationRecord>;
   /** Recent invocation records of one function, newest first. */
   invocations(name: string, limit: number): Promise<readonly InvocationRecord[]>;
-  topology(): TopologySnapshot;
+  topology(): Promise<TopologySnapshot>;
   registryHistory(query: RegistryHistoryQuery): Promise<readonly RegistryHistoryEntry[]>;
   registryAt(point: RegistryPoint): Promise<RegistrySnapshot>;
   /** Hash of the registry state: equal on every instance that read the same log. */

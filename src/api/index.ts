@@ -15,6 +15,8 @@ export type {
 export { fromProtoTrigger, toProtoTrigger, toFunctionInfo } from './grpc/grpc-convert.js';
 export { authenticate, authenticateServiceRole } from './authenticate.js';
 export type { Authenticator } from './authenticate.js';
+export { createFunctionsFacade, toTopologySnapshot } from './functions-facade.js';
+export type { FunctionsFacadeOptions, PipelinePort, RegistryPort } from './functions-facade.js';
 export { createInvocationMetrics, instrumentInvoker } from './metrics.js';
 export type { InvocationMetrics } from './metrics.js';
 export type {

@@ -123,14 +123,17 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     }),
     describeTopology: unary(logger, async (_request, metadata) => {
       await authenticate(auth, authorization(metadata));
-      return toProtoTopology(service.topology());
+      return toProtoTopology(await service.topology());
     }),
     watchTopology: (call) => {
       authenticate(auth, authorization(call.metadata)).then(
         () => {
           const intervalMs = Math.max(100, call.request.intervalMs === 0 ? 1000 : call.request.intervalMs);
           const send = (): void => {
-            call.write(toProtoTopology(service.topology()));
+            service.topology().then(
+              (snapshot) => call.write(toProtoTopology(snapshot)),
+              (error: unknown) => logger.warn({ err: error }, 'topology snapshot failed'),
+            );
           };
           send();
           const timer = setInterval(send, intervalMs);

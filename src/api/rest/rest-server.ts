@@ -81,7 +81,7 @@ export function createRestServer(options: RestServerOptions): FastifyInstance {
     const text = await metrics.metrics();
     return reply.type(metrics.contentType).send(text);
   });
-  app.get('/topology.json', async () => service.topology());
+  app.get('/topology.json', async () => await service.topology());
 
   app.post<{ Body: DeployBody }>('/functions/v1/deploy', { schema: { body: deployBodySchema } }, async (request, reply) => {
     const caller = await authenticateServiceRole(auth, request.headers.authorization, 'deploying a function');
