@@ -1,1 +1,13 @@
 export type { HostCallContext, HostCallRecord, HostFunction, HostFunctionName, HostFunctions } from './host-function.js';
+export { validateModule, checkModule, sha256Hex } from './validate-module.js';
+export type { ValidatedModule, CheckedModule, MemoryLimitSettings } from './validate-module.js';
+export { WASM_PAGE_BYTES } from './wasm-binary.js';
+export { HOST_MODULE, hostImportSignatures, requiredExports } from './guest-abi.js';
+export type { HostImportName } from './guest-abi.js';
+export { createModuleCache } from './module-cache.js';
+export type { ModuleCache, ModuleCacheOptions } from './module-cache.js';
+export { createSandboxPool } from './sandbox-pool.js';
+export type { SandboxPool, SandboxPoolOptions, SandboxPoolStats } from './sandbox-pool.js';
+export { classifyFailure, nearCapBytes } from './classify-failure.js';
+export type { FailureEvidence, Classified } from './classify-failure.js';
+export type { CompiledModule, HostJobContext, SandboxErrorKind, SandboxJob, SandboxResult } from './sandbox-types.js';

@@ -1,0 +1,67 @@
+import { FunctionError } from '../errors/index.js';
+import type { CompiledModule } from './sandbox-types.js';
+import { sha256Hex, validateModule, type MemoryLimitSettings } from './validate-module.js';
+import { WASM_PAGE_BYTES } from './wasm-binary.js';
+
+export interface ModuleCache {
+  /**
+   * The compiled module for these bytes under this memory limit: validated and compiled once on the
+   * main thread, then reused (workers receive the compiled module, not the bytes). Rejects with
+   * FunctionError('InvalidWasm').
+   */
+  load(sha256: string, limits: MemoryLimitSettings, fetchBytes: () => Promise<Uint8Array>): Promise<CompiledModule>;
+  readonly size: number;
+}
+
+export interface ModuleCacheOptions {
+  /** Compiled modules kept; the least recently used one goes first. */
+  readonly maxEntries?: number;
+  readonly onEvict?: (module: CompiledModule) => void;
+}
+
+let nextModuleId = 0;
+
+export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache {
+  const maxEntries = options.maxEntries ?? 256;
+  // Keyed by content and limit: the limit is written into the compiled bytes.
+  const entries = new Map<string, Promise<CompiledModule>>();
+
+  async function compile(sha256: string, limits: MemoryLimitSettings, fetchBytes: () => Promise<Uint8Array>): Promise<CompiledModule> {
+    const bytes = await fetchBytes();
+    if (sha256Hex(bytes) !== sha256) {
+      throw new FunctionError('InvalidWasm', `the stored module bytes do not match their sha256 ${sha256}; redeploy the function.`);
+    }
+    const validated = await validateModule(bytes, limits);
+    return { id: ++nextModuleId, sha256, module: validated.module, maxBytes: validated.memory.maxPages * WASM_PAGE_BYTES, hostImports: validated.hostImports };
+  }
+
+  function evictOldest(): void {
+    while (entries.size > maxEntries) {
+      const [key, oldest] = entries.entries().next().value as [string, Promise<CompiledModule>];
+      entries.delete(key);
+      oldest.then((module) => options.onEvict?.(module), () => undefined);
+    }
+  }
+
+  return {
+    load(sha256, limits, fetchBytes) {
+      const key = `${sha256}/${limits.memoryMb}`;
+      const hit = entries.get(key);
+      if (hit !== undefined) {
+        entries.delete(key);
+        entries.set(key, hit);
+        return hit;
+      }
+      const loading = compile(sha256, limits, fetchBytes);
+      entries.set(key, loading);
+      loading.catch(() => {
+        if (entries.get(key) === loading) entries.delete(key);
+      });
+      evictOldest();
+      return loading;
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}

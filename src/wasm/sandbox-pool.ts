@@ -1,0 +1,165 @@
+import { once } from 'node:events';
+import type { Logger } from '../observability/index.js';
+import type { HostFunctions } from './host-function.js';
+import { SandboxThread, type Pending } from './sandbox-thread.js';
+import type { CompiledModule, SandboxJob, SandboxResult } from './sandbox-types.js';
+
+export interface SandboxPoolOptions {
+  /** Worker threads per stack size (config.sandbox.workers; default: the number of cores). */
+  readonly workers: number;
+  /** Stack size of the workers started up front (config.sandbox.defaults.stackKb). */
+  readonly defaultStackKb: number;
+  readonly maxLogMessages: number;
+  readonly maxLogMessageBytes: number;
+  readonly hostFunctions?: HostFunctions;
+  readonly logger?: Logger;
+  /** Workers of a non-default stack size stop after this long idle. */
+  readonly idleMs?: number;
+}
+
+export interface SandboxPoolStats {
+  readonly workers: number;
+  readonly busy: number;
+  readonly queued: number;
+  readonly started: number;
+  readonly replaced: number;
+}
+
+export interface SandboxPool {
+  /** Runs one job in a fresh instance; never rejects: failures come back as `ok: false`. */
+  run(job: SandboxJob): Promise<SandboxResult>;
+  /** Resolves when the workers started up front are online. */
+  ready(): Promise<void>;
+  /** Tells the workers to drop a module the cache evicted. */
+  forget(module: CompiledModule): void;
+  stats(): SandboxPoolStats;
+  close(): Promise<void>;
+}
+
+/**
+ * Worker threads grouped by stack size: a thread's stack size is fixed when it starts
+ * (resourceLimits.stackSizeMb), so a function with its own stackKb runs in a group of its own.
+ */
+interface Group {
+  readonly stackKb: number;
+  readonly threads: Set<SandboxThread>;
+  readonly idle: SandboxThread[];
+  readonly queue: Pending[];
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
+  const size = Math.max(1, options.workers);
+  const hostFunctions = options.hostFunctions ?? {};
+  const idleMs = options.idleMs ?? 30_000;
+  const groups = new Map<number, Group>();
+  const everyThread = new Set<SandboxThread>();
+  let started = 0;
+  let replaced = 0;
+  let closed = false;
+
+  function groupFor(stackKb: number): Group {
+    let group = groups.get(stackKb);
+    if (group === undefined) {
+      group = { stackKb, threads: new Set(), idle: [], queue: [], idleTimer: undefined };
+      groups.set(stackKb, group);
+    }
+    return group;
+  }
+
+  function spawn(group: Group): SandboxThread {
+    started++;
+    const thread: SandboxThread = new SandboxThread({
+      stackKb: group.stackKb,
+      maxLogMessages: options.maxLogMessages,
+      maxLogMessageBytes: options.maxLogMessageBytes,
+      hostFunctions,
+      onIdle: (done) => next(group, done),
+      onGone: (gone, requeue) => {
+        group.threads.delete(gone);
+        everyThread.delete(gone);
+        const at = group.idle.indexOf(gone);
+        if (at >= 0) group.idle.splice(at, 1);
+        if (requeue !== undefined) group.queue.unshift(requeue);
+        if (closed) return;
+        replaced++;
+        // Keep the default group warm; other groups refill only while work waits.
+        if (group.stackKb === options.defaultStackKb || group.queue.length > 0) {
+          const fresh = spawn(group);
+          next(group, fresh);
+        }
+      },
+    });
+    group.threads.add(thread);
+    everyThread.add(thread);
+    return thread;
+  }
+
+  function next(group: Group, thread: SandboxThread): void {
+    const pending = group.queue.shift();
+    if (pending !== undefined) {
+      thread.run(pending);
+      return;
+    }
+    group.idle.push(thread);
+    if (group.stackKb !== options.defaultStackKb && group.idleTimer === undefined) {
+      group.idleTimer = setTimeout(() => reap(group), idleMs);
+      group.idleTimer.unref();
+    }
+  }
+
+  function reap(group: Group): void {
+    group.idleTimer = undefined;
+    if (group.queue.length > 0 || group.idle.length < group.threads.size) return;
+    for (const thread of [...group.idle]) thread.terminate();
+    groups.delete(group.stackKb);
+  }
+
+  const initial = groupFor(options.defaultStackKb);
+  const initialThreads = Array.from({ length: size }, () => spawn(initial));
+  initial.idle.push(...initialThreads);
+  const online = Promise.all(initialThreads.map((thread) => once(thread.worker, 'online'))).then(() => undefined);
+  online.catch((error: unknown) => options.logger?.error({ err: error }, 'a sandbox worker failed to start'));
+
+  return {
+    run(job) {
+      if (closed) {
+        return Promise.resolve({ ok: false, output: '', error: { kind: 'Unavailable', message: 'the sandbox pool is closed' }, durationMs: 0, memoryBytes: 0, journal: [], logsDropped: 0 });
+      }
+      return new Promise<SandboxResult>((resolve) => {
+        const group = groupFor(job.stackKb);
+        const pending: Pending = { job, resolve };
+        const thread = group.idle.pop();
+        if (thread !== undefined) thread.run(pending);
+        else if (group.threads.size < size) spawn(group).run(pending);
+        else group.queue.push(pending);
+      });
+    },
+    ready: () => online,
+    forget(module) {
+      for (const thread of everyThread) thread.forget(module.id);
+    },
+    stats() {
+      let busy = 0;
+      let queued = 0;
+      for (const group of groups.values()) {
+        queued += group.queue.length;
+        for (const thread of group.threads) if (thread.busy) busy++;
+      }
+      return { workers: everyThread.size, busy, queued, started, replaced };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const exits = [...everyThread].map((thread) => once(thread.worker, 'exit').catch(() => undefined));
+      for (const thread of [...everyThread]) thread.terminate();
+      for (const group of groups.values()) {
+        if (group.idleTimer !== undefined) clearTimeout(group.idleTimer);
+        for (const pending of group.queue.splice(0)) {
+          pending.resolve({ ok: false, output: '', error: { kind: 'Unavailable', message: 'the sandbox pool closed before the function ran' }, durationMs: 0, memoryBytes: 0, journal: [], logsDropped: 0 });
+        }
+      }
+      await Promise.all(exits);
+    },
+  };
+}
