@@ -16,6 +16,8 @@ export interface AeroConfig {
   readonly logLevel: string;
   readonly http: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
   readonly grpc: { readonly host: string; readonly port: number };
+  /** SIGTERM: how long in-flight requests and invocations may take before they are cut. */
+  readonly shutdown: { readonly drainTimeoutMs: number };
   readonly auth: { readonly jwtSecret: string | undefined; readonly jwtPublicKeys: readonly string[] };
   readonly eventLog: {
     readonly kind: EventLogKind;

@@ -13,6 +13,7 @@ export const settings = {
   httpBodyLimitBytes: { env: 'AEROFN_HTTP_BODY_LIMIT_BYTES', description: 'largest request body (413 above)', default: 48 * 1024 * 1024, parse: parsers.integer(1024, 512 * 1024 * 1024) },
   grpcHost: { env: 'AEROFN_GRPC_HOST', description: 'gRPC listen address', default: '127.0.0.1', parse: parsers.string },
   grpcPort: { env: 'AEROFN_GRPC_PORT', description: 'gRPC port', default: 50051, parse: port },
+  drainTimeoutMs: { env: 'AEROFN_DRAIN_TIMEOUT_MS', description: 'SIGTERM: bound on finishing in-flight work before closing', default: 15_000, parse: parsers.integer(0, 3_600_000) },
   jwtSecret: { env: 'AEROFN_JWT_SECRET', description: 'HS256 secret for caller JWTs', default: undefined, parse: parsers.optionalString },
   jwtPublicKeys: { env: 'AEROFN_JWT_PUBLIC_KEYS', description: 'comma-separated PEM files of RS256/ES256 public keys', default: [], parse: parsers.list },
   kafkaBrokers: { env: 'AEROFN_KAFKA_BROKERS', description: 'Kafka bootstrap brokers; unset = embedded log', default: [], parse: parsers.list },
@@ -78,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: v.logLevel,
     http: { host: v.httpHost, port: v.httpPort, bodyLimitBytes: v.httpBodyLimitBytes },
     grpc: { host: v.grpcHost, port: v.grpcPort },
+    shutdown: { drainTimeoutMs: v.drainTimeoutMs },
     auth: { jwtSecret: v.jwtSecret, jwtPublicKeys: v.jwtPublicKeys },
     eventLog: {
       kind: v.kafkaBrokers.length > 0 ? 'kafka' : 'embedded',
