@@ -1,5 +1,5 @@
 export { createPipeline } from './pipeline.js';
-export type { Pipeline, PipelineOptions, PipelineState } from './pipeline.js';
+export type { FunctionSource, Pipeline, PipelineOptions, PipelineState } from './pipeline.js';
 export type { TopologyDescription, PartitionLag } from './topology.js';
 export type { StageSnapshot } from './stage-stats.js';
 export type { Completion, DeadLetter, DeadLetterStage } from './types.js';

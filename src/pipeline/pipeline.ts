@@ -23,8 +23,11 @@ import { CommitWatermarks } from './watermark.js';
 export interface PipelineOptions {
   readonly log: EventLog;
   readonly invoker: Pick<Invoker, 'invoke'>;
-  /** The deployed functions: a fixed list, or the registry's stream of them (the index is rebuilt on each). */
-  readonly functions: readonly FunctionDefinition[] | Observable<readonly FunctionDefinition[]>;
+  /**
+   * The deployed functions: a fixed list, a stream of lists, or the registry itself (anything with
+   * `listFunctions()` and a `changes$` stream); the trigger index is rebuilt on every change.
+   */
+  readonly functions: FunctionSource;
   readonly config: AeroConfig['pipeline'];
   readonly topicPrefix?: string;
   readonly logger: Logger;
@@ -37,6 +40,11 @@ export interface PipelineOptions {
   readonly recentPerFunction?: number;
   readonly outputPartitions?: number;
 }
+
+export type FunctionSource =
+  | readonly FunctionDefinition[]
+  | Observable<readonly FunctionDefinition[]>
+  | { listFunctions(): FunctionDefinition[]; readonly changes$: Observable<unknown> };
 
 export type PipelineState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -178,8 +186,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const partitions = options.outputPartitions ?? 1;
       for (const topic of Object.values(topics)) await log.ensureTopic({ name: topic, partitions });
       for (const topic of changeTopics) if (typeof topic === 'string') await log.ensureTopic({ name: topic });
-      if (isObservable(options.functions)) registrySubscription = options.functions.subscribe((functions) => setIndex(functions));
-      else setIndex(options.functions);
+      const source = options.functions;
+      if (isObservable(source)) registrySubscription = source.subscribe((functions) => setIndex(functions));
+      else if ('listFunctions' in source) {
+        setIndex(source.listFunctions());
+        registrySubscription = source.changes$.subscribe(() => setIndex(source.listFunctions()));
+      } else setIndex(source);
       await seedRecent(log, topics.invocations, recent, logger);
       chain = buildChain();
       state = 'running';
@@ -189,19 +201,23 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         start,
         eachBatch: async (batch) => {
           for (const record of batch.records) {
+            // Backpressure per record: above the high watermark the fetch pauses and this batch
+            // waits (holding the partition's next batch back too) until in-flight work drains
+            // below the low watermark.
+            if (state === 'running' && watermarks.inFlight() >= config.highWatermark) {
+              if (!paused.value) {
+                paused.next(true);
+                subscription?.pause();
+              }
+              await waitUntil(paused, (value) => !value || state !== 'running');
+            }
             if (state !== 'running') return; // not tracked, so not committed: redelivered later
             stats.source.in += 1;
             watermarks.track(record.topic, record.partition, record.offset);
             intake.next(record);
             stats.source.out += 1;
+            stats.source.inFlight = watermarks.inFlight();
           }
-          stats.source.inFlight = watermarks.inFlight();
-          if (state === 'running' && watermarks.inFlight() >= config.highWatermark && !paused.value) {
-            paused.next(true);
-            subscription?.pause();
-          }
-          // Holding the batch keeps this partition's next batch back as well as pausing the fetch.
-          if (paused.value) await waitUntil(paused, (value) => !value || state !== 'running');
         },
       });
       logger.info({ topics: changeTopics.map(String), groupId: config.groupId, mode: config.mode, start }, 'pipeline started');
