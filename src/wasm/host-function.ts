@@ -21,6 +21,8 @@ export interface HostCallContext {
   readonly logger: Logger;
   /** How deep in a chain of function-caused changes this invocation is (loop guard). */
   readonly triggerDepth: number;
+  /** The function's secrets for `env` (allowedEnv still applies); never logged or journaled. */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 export type HostFunction = (request: Uint8Array, context: HostCallContext) => Promise<Uint8Array | string | null>;

@@ -1,0 +1,13 @@
+import type { HostCallRecord } from '../host-function.js';
+
+/** What the journal shows instead of an env value. */
+export const redactedValue = '[redacted]';
+
+/**
+ * Secrets never reach logs or records: an env answer is journaled as "[redacted]" (null stays null,
+ * so a replay still knows the key was unset). The journal writer applies this to every record.
+ */
+export function redactJournalEntry(record: HostCallRecord): HostCallRecord {
+  if (record.fn !== 'env' || record.response === null) return record;
+  return { ...record, response: redactedValue };
+}
