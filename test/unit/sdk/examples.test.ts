@@ -5,6 +5,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abiProblems } from '../../../sdk/assemblyscript/scripts/build.mjs';
+import { loadConfig } from '../../../src/config/index.js';
+import { defaultRetryPolicy, validateDeployInput } from '../../../src/registry/index.js';
 import { GuestAbort, runGuest, wasm, type HostCall, type WasmModule } from './guest-host.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -58,6 +60,14 @@ describe('AssemblyScript examples', () => {
       assert.equal(resolve(dirname(manifestPath), manifest.module), join(buildDir, `${name}.wasm`));
       assert.ok(manifest.triggers.length > 0);
       for (const t of manifest.triggers) assert.ok(['http', 'database', 'schedule'].includes(t.type), t.type);
+    });
+
+    it(`deploys ${name} as its manifest says: the registry accepts name, config and triggers with the built module`, () => {
+      const manifestPath = join(examplesDir, name, 'aerofn.json');
+      const { module, ...body } = JSON.parse(readFileSync(manifestPath, 'utf8')) as { module: string };
+      const wasmBytes = new Uint8Array(readFileSync(resolve(dirname(manifestPath), module)));
+      const deployed = validateDeployInput({ ...body, wasm: wasmBytes }, { sandbox: loadConfig({}).sandbox.defaults, retry: defaultRetryPolicy });
+      assert.equal(deployed.name, name);
     });
   }
 
