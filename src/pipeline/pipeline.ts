@@ -55,7 +55,11 @@ export interface Pipeline {
   describe(): Promise<TopologyDescription>;
   describeText(): string;
   recentInvocations(functionName: string, limit?: number): InvocationRecord[];
-  /** Adds a record made elsewhere (REST invoke) to the recent list; it is not written to a topic. */
+  /**
+   * A record made outside the pipeline (REST, gRPC, schedule): added to the recent list and
+   * appended to `aerofn.invocations` (fire and forget; a failed append is logged). Records of the
+   * pipeline's own database triggers are ignored here: the sinks already wrote them.
+   */
   noteInvocation(record: InvocationRecord): void;
   readonly state: PipelineState;
   /** Resolves when the pipeline fails (exactly_once transaction failure); it stops consuming then. */
@@ -251,7 +255,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     },
     describeText: () => renderTopology(nodes),
     recentInvocations: (functionName, limit) => recent.list(functionName, limit),
-    noteInvocation: (record) => recent.add(record),
+    noteInvocation(record) {
+      if (record.trigger === 'database' && record.source !== null) return;
+      recent.add(record);
+      log.append(topics.invocations, [{ key: record.function, value: JSON.stringify(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } }]).catch((error: unknown) => {
+        logger.warn({ err: error, invocationId: record.id }, 'could not append an invocation record to the invocations topic');
+      });
+    },
   };
 }
 
