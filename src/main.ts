@@ -1,0 +1,225 @@
+/**
+ * The composition root (`aerofn serve`): config → logger → event log → database → registry →
+ * host functions → invoker → pipeline → REST + gRPC. The only file that knows every domain.
+ */
+import { randomUUID } from 'node:crypto';
+import { map, startWith } from 'rxjs';
+import { createFunctionsFacade, createGrpcServer, createInvocationMetrics, createRestServer, type GrpcServer } from './api/index.js';
+import { createJwtVerifier } from './auth/index.js';
+import { ConfigError, loadConfig, type AeroConfig } from './config/index.js';
+import { createChangeRelay, openDatabase, type ChangeRelay, type Database } from './db/index.js';
+import type { EventLog } from './eventlog/index.js';
+import { openEventLog } from './eventlog/index.js';
+import { createInvoker } from './invoker/index.js';
+import { createRootLogger, type Logger } from './observability/index.js';
+import { createPipeline, type Pipeline } from './pipeline/index.js';
+import { createRegistry, defaultRetryPolicy, type Registry } from './registry/index.js';
+import { validateModule } from './wasm/index.js';
+import { createHostFunctions } from './wasm/host/index.js';
+
+export interface RunningService {
+  readonly config: AeroConfig;
+  /** Bound ports (differ from the config when it asked for port 0). */
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly registry: Registry;
+  /** Drains and closes everything, in reverse order of start; safe to call twice. */
+  stop(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: AeroConfig;
+  readonly logger: Logger;
+  /** The environment `env` host calls read (process.env by default). */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+  /** Start the stream processor (default true; the API benchmark runs without it). */
+  readonly pipeline?: boolean;
+}
+
+/** Closes what was opened so far when a later step fails, newest first. */
+class Closer {
+  private readonly steps: Array<{ name: string; close: () => Promise<unknown> }> = [];
+  constructor(private readonly logger: Logger) {}
+  add(name: string, close: () => Promise<unknown>): void {
+    this.steps.push({ name, close });
+  }
+  async closeAll(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step.close();
+      } catch (error) {
+        this.logger.error({ err: error, step: step.name }, 'closing failed; carrying on with the rest');
+      }
+    }
+  }
+}
+
+export async function startService(options: StartOptions): Promise<RunningService> {
+  const { config, logger } = options;
+  const closer = new Closer(logger);
+  try {
+    const log: EventLog = await openEventLog({ config: config.eventLog, dataDir: config.dataDir, logger });
+    closer.add('event log', () => log.close());
+
+    const database: Database = await openDatabase({ config, dataDir: config.dataDir, logger: logger.child({ module: 'db' }) });
+    closer.add('database', () => database.close());
+
+    const registry = createRegistry({
+      log,
+      topicPrefix: config.eventLog.topicPrefix,
+      defaults: { sandbox: config.sandbox.defaults, retry: defaultRetryPolicy },
+      validateModule: async (bytes, limits) => {
+        await validateModule(bytes, { memoryMb: limits.memoryMb });
+      },
+      logger: logger.child({ module: 'registry' }),
+    });
+    closer.add('registry', () => registry.close());
+    // Serve only after the registry has read its log to the end (DESIGN §5).
+    await registry.start();
+
+    const hostFunctions = createHostFunctions({
+      database,
+      httpFetchMaxResponseBytes: config.sandbox.httpFetchMaxResponseBytes,
+      environment: options.environment ?? process.env,
+    });
+    const metrics = createInvocationMetrics();
+    const invoker = createInvoker({
+      functions: registry,
+      config: config.sandbox,
+      hostFunctions,
+      logger: logger.child({ module: 'invoker' }),
+      // Every invocation counts on /metrics, whoever caused it (REST, gRPC, a row change, a schedule).
+      onRecord: (record) => metrics.observe(record),
+    });
+    closer.add('invoker', () => invoker.close());
+    await invoker.ready();
+
+    let pipeline: Pipeline | undefined;
+    let relay: ChangeRelay | undefined;
+    if (options.pipeline !== false) {
+      pipeline = createPipeline({
+        log,
+        invoker,
+        functions: registry.changes$.pipe(
+          map(() => registry.listFunctions()),
+          startWith(registry.listFunctions()),
+        ),
+        config: config.pipeline,
+        topicPrefix: config.eventLog.topicPrefix,
+        logger: logger.child({ module: 'pipeline' }),
+        instanceId: randomUUID(),
+        drainTimeoutMs: config.shutdown.drainTimeoutMs,
+      });
+      await pipeline.start();
+      const started = pipeline;
+      closer.add('pipeline', () => started.stop());
+      // Row changes captured in the database reach the change topic through the outbox relay.
+      const changeTopic = config.pipeline.changeTopics.find((topic) => !topic.startsWith('/'));
+      if (changeTopic !== undefined) {
+        relay = createChangeRelay({ database, eventLog: log, topic: `${config.eventLog.topicPrefix}${changeTopic}`, logger: logger.child({ module: 'change-relay' }) });
+        relay.start();
+        const running = relay;
+        closer.add('change relay', () => running.stop());
+      }
+    }
+
+    const auth = await createJwtVerifier(config.auth);
+    if (config.auth.jwtSecret === undefined && config.auth.jwtPublicKeys.length === 0) {
+      logger.warn('no AEROFN_JWT_SECRET or AEROFN_JWT_PUBLIC_KEYS: every call that needs a JWT will be refused');
+    }
+    let draining = false;
+    const facade = createFunctionsFacade({ registry, invoker, ...(pipeline === undefined ? {} : { pipeline }) });
+    const service = { ...facade, ready: () => !draining && facade.ready() };
+
+    const rest = createRestServer({ service, auth, logger: logger.child({ module: 'rest' }), bodyLimitBytes: config.http.bodyLimitBytes });
+    await rest.listen({ host: config.http.host, port: config.http.port });
+    const address = rest.server.address();
+    const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+
+    const grpc: GrpcServer = createGrpcServer({ service, auth, logger: logger.child({ module: 'grpc' }), maxMessageBytes: config.http.bodyLimitBytes });
+    const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);
+    grpc.setServing(true);
+    // Intake stops first: servers close before the pipeline and the stores behind them.
+    closer.add('servers', async () => {
+      draining = true;
+      grpc.setServing(false);
+      await Promise.all([grpc.close(config.shutdown.drainTimeoutMs), withBound(rest.close(), config.shutdown.drainTimeoutMs)]);
+    });
+
+    logger.info({ http: `${config.http.host}:${httpPort}`, grpc: `${config.grpc.host}:${grpcPort}`, eventLog: log.kind, database: database.kind, functions: registry.listFunctions().length }, 'aerofn serving');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      httpPort,
+      grpcPort,
+      registry,
+      stop(reason = 'stop') {
+        stopping ??= (async () => {
+          logger.info({ reason }, 'draining: intake stopped, finishing in-flight work');
+          await closer.closeAll();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await closer.closeAll();
+    throw error;
+  }
+}
+
+async function withBound(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * `aerofn serve`: settings from the environment, then run until SIGTERM/SIGINT. The first signal
+ * drains (bounded by AEROFN_DRAIN_TIMEOUT_MS); a second one exits at once.
+ */
+export async function serve(env: Record<string, string | undefined> = process.env): Promise<void> {
+  let config: AeroConfig;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`aerofn serve: bad setting ${error.message}\n  \`aerofn serve --help\` lists every setting with its default.\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+  const logger = createRootLogger({ level: config.logLevel });
+  let service: RunningService;
+  try {
+    service = await startService({ config, logger, environment: env });
+  } catch (error) {
+    logger.fatal({ err: error }, 'aerofn could not start');
+    process.exitCode = 1;
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting without finishing the drain');
+        process.exit(130);
+      }
+      // A watchdog in case a close hangs past the bound (a stuck broker connection, say).
+      setTimeout(() => {
+        logger.error('drain overran its bound; exiting');
+        process.exit(1);
+      }, config.shutdown.drainTimeoutMs * 2 + 5000).unref();
+      void service.stop(signal).then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'drain failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
