@@ -48,6 +48,15 @@ export interface TopicPartitionOffset {
 /** Where a consumer group starts on a partition that has no committed offset (or always, for a time). */
 export type StartPosition = 'committed' | 'earliest' | 'latest' | { readonly timestamp: number };
 
+export interface ReadOptions {
+  /** Default 10,000. */
+  readonly maxRecords?: number;
+  /** A soft cap on the bytes returned (at least one record is returned even if larger). Default 8 MiB. */
+  readonly maxBytes?: number;
+  /** At the end of the partition, wait up to this long for a record before returning []. Default 0. */
+  readonly maxWaitMs?: number;
+}
+
 export interface Batch {
   readonly topic: string;
   readonly partition: number;
@@ -85,7 +94,7 @@ export interface EventLog {
   partitionCount(topic: string): Promise<number>;
   append(topic: string, records: readonly AppendRecord[]): Promise<AppendResult[]>;
   /** Up to `maxRecords` records of one partition from `fromOffset` on; [] at the end. */
-  read(topic: string, partition: number, fromOffset: number, options?: { maxRecords?: number; maxBytes?: number }): Promise<LogRecord[]>;
+  read(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<LogRecord[]>;
   /** The first offset of each partition (after retention/compaction). */
   startOffsets(topic: string): Promise<number[]>;
   /** The next offset to be written, for each partition. */

@@ -6,9 +6,16 @@ export type {
   Headers,
   LogRecord,
   LogTransaction,
+  ReadOptions,
   StartPosition,
   SubscribeOptions,
   Subscription,
   TopicPartitionOffset,
   TopicSpec,
 } from './event-log.js';
+export { openEventLog } from './open-event-log.js';
+export { openEmbeddedEventLog, type EmbeddedEventLog, type EmbeddedEventLogOptions } from './embedded/embedded-event-log.js';
+export { openKafkaEventLog, type KafkaEventLog, type KafkaEventLogOptions } from './kafka/kafka-event-log.js';
+export { EventLogError, isEventLogError, type EventLogErrorCode } from './event-log-error.js';
+export { partitionForKey, murmur2 } from './partitioner.js';
+export { readToEnd, tail, type ReadToEndOptions, type TailOptions } from './tail.js';

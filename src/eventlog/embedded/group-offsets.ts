@@ -1,0 +1,85 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TopicPartitionOffset } from '../event-log.js';
+import { writeFileAtomic } from './fs-util.js';
+
+type GroupState = Map<string, Map<number, number>>;
+
+/**
+ * Committed offsets per consumer group, one JSON file per group replaced atomically (temp file,
+ * fsync, rename), so a crash leaves either the old or the new offsets, never a mix.
+ */
+export class GroupOffsets {
+  private readonly groups = new Map<string, GroupState>();
+  private readonly chains = new Map<string, Promise<void>>();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly durable: boolean,
+  ) {}
+
+  static async open(dir: string, durable: boolean): Promise<GroupOffsets> {
+    await mkdir(dir, { recursive: true });
+    const store = new GroupOffsets(dir, durable);
+    for (const name of await readdir(dir)) {
+      if (!name.endsWith('.json')) continue;
+      const raw = JSON.parse(await readFile(join(dir, name), 'utf8')) as { groupId: string; offsets: Record<string, Record<string, number>> };
+      const state: GroupState = new Map();
+      for (const [topic, partitions] of Object.entries(raw.offsets)) {
+        state.set(topic, new Map(Object.entries(partitions).map(([p, o]) => [Number(p), o])));
+      }
+      store.groups.set(raw.groupId, state);
+    }
+    return store;
+  }
+
+  committed(groupId: string, topic: string): Map<number, number> {
+    return new Map(this.groups.get(groupId)?.get(topic) ?? []);
+  }
+
+  /** The state after `offsets`, not yet visible. */
+  merged(groupId: string, offsets: readonly TopicPartitionOffset[]): GroupState {
+    const next: GroupState = new Map([...(this.groups.get(groupId) ?? new Map<string, Map<number, number>>())].map(([t, m]) => [t, new Map(m)]));
+    for (const { topic, partition, offset } of offsets) {
+      let partitions = next.get(topic);
+      if (partitions === undefined) next.set(topic, (partitions = new Map()));
+      partitions.set(partition, offset);
+    }
+    return next;
+  }
+
+  async persist(groupId: string, state: GroupState): Promise<void> {
+    const offsets: Record<string, Record<string, number>> = {};
+    for (const [topic, partitions] of state) offsets[topic] = Object.fromEntries(partitions);
+    await writeFileAtomic(this.fileOf(groupId), JSON.stringify({ groupId, offsets }), this.durable);
+  }
+
+  publish(groupId: string, state: GroupState): void {
+    this.groups.set(groupId, state);
+  }
+
+  /** Commits one group's offsets; commits of one group are applied in call order. */
+  commit(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    return this.exclusive(groupId, async () => {
+      const state = this.merged(groupId, offsets);
+      await this.persist(groupId, state);
+      this.publish(groupId, state);
+    });
+  }
+
+  /** Runs `fn` while no other commit of the group runs (a transaction holds it until it publishes). */
+  exclusive<T>(groupId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(groupId) ?? Promise.resolve();
+    const run = previous.then(fn);
+    this.chains.set(groupId, run.then(() => undefined, () => undefined));
+    return run;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.chains.values());
+  }
+
+  private fileOf(groupId: string): string {
+    return join(this.dir, `${encodeURIComponent(groupId).replace(/\./g, '%2E')}.json`);
+  }
+}

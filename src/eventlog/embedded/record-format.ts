@@ -1,0 +1,102 @@
+import { crc32 } from 'node:zlib';
+import type { Headers, LogRecord } from '../event-log.js';
+
+/**
+ * One record on disk (little-endian), self-delimiting and checked:
+ *
+ *   0  u32 size         bytes after this field (32 + key + value + headers)
+ *   4  u32 crc          CRC-32 (zlib's) of bytes 8 .. 4+size
+ *   8  f64 offset       exact for offsets below 2^53
+ *  16  f64 timestamp    ms since the epoch
+ *  24  i32 keyLength    -1 = null key
+ *  28  i32 valueLength  -1 = null value (a tombstone)
+ *  32  u32 headersLength  UTF-8 JSON object, 0 = no headers
+ *  36  key | value | headers
+ *
+ * A frame whose size, bounds or CRC do not check out ends the valid part of a segment: on open,
+ * the log truncates the file there (a torn tail from a crash mid-write).
+ */
+export const FRAME_HEADER_BYTES = 36;
+const SIZE_MIN = FRAME_HEADER_BYTES - 4;
+/** Far above any record we accept; a bigger size field is garbage, not a record. */
+export const FRAME_SIZE_MAX = 1024 * 1024 * 1024;
+
+export interface FrameInput {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Headers | undefined;
+}
+
+export function encodeFrame(input: FrameInput): Buffer {
+  const key = input.key === null ? null : Buffer.from(input.key, 'utf8');
+  const headers = input.headers !== undefined && Object.keys(input.headers).length > 0 ? Buffer.from(JSON.stringify(input.headers), 'utf8') : null;
+  const keyLength = key?.length ?? 0;
+  const valueLength = input.value?.length ?? 0;
+  const headersLength = headers?.length ?? 0;
+  const total = FRAME_HEADER_BYTES + keyLength + valueLength + headersLength;
+  const frame = Buffer.allocUnsafe(total);
+  frame.writeUInt32LE(total - 4, 0);
+  frame.writeDoubleLE(input.offset, 8);
+  frame.writeDoubleLE(input.timestamp, 16);
+  frame.writeInt32LE(key === null ? -1 : keyLength, 24);
+  frame.writeInt32LE(input.value === null ? -1 : valueLength, 28);
+  frame.writeUInt32LE(headersLength, 32);
+  let at = FRAME_HEADER_BYTES;
+  if (key !== null) at += key.copy(frame, at);
+  if (input.value !== null) at += input.value.copy(frame, at);
+  if (headers !== null) headers.copy(frame, at);
+  frame.writeUInt32LE(crc32(frame.subarray(8)), 4);
+  return frame;
+}
+
+/** Header fields of the frame at `at`, without copying the payload. */
+export interface FrameView {
+  readonly frameBytes: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly keyLength: number;
+  readonly valueLength: number;
+  readonly headersLength: number;
+}
+
+export type FrameCheck = { ok: true; view: FrameView } | { ok: false; reason: 'incomplete' | 'corrupt'; needBytes?: number };
+
+/**
+ * Checks the frame at `at` in `buf` (which holds `end` valid bytes). 'incomplete' means the buffer
+ * ends inside the frame (`needBytes` = its full size when the size field was readable).
+ */
+export function checkFrame(buf: Buffer, at: number, end: number, verifyCrc: boolean): FrameCheck {
+  if (end - at < 4) return { ok: false, reason: 'incomplete' };
+  const size = buf.readUInt32LE(at);
+  if (size < SIZE_MIN || size > FRAME_SIZE_MAX) return { ok: false, reason: 'corrupt' };
+  if (end - at < 4 + size) return { ok: false, reason: 'incomplete', needBytes: 4 + size };
+  const keyLength = buf.readInt32LE(at + 24);
+  const valueLength = buf.readInt32LE(at + 28);
+  const headersLength = buf.readUInt32LE(at + 32);
+  const payload = Math.max(keyLength, 0) + Math.max(valueLength, 0) + headersLength;
+  if (keyLength < -1 || valueLength < -1 || FRAME_HEADER_BYTES + payload !== 4 + size) return { ok: false, reason: 'corrupt' };
+  if (verifyCrc && crc32(buf.subarray(at + 8, at + 4 + size)) !== buf.readUInt32LE(at + 4)) return { ok: false, reason: 'corrupt' };
+  return {
+    ok: true,
+    view: { frameBytes: 4 + size, offset: buf.readDoubleLE(at + 8), timestamp: buf.readDoubleLE(at + 16), keyLength, valueLength, headersLength },
+  };
+}
+
+export function frameKey(buf: Buffer, at: number, view: FrameView): string | null {
+  if (view.keyLength < 0) return null;
+  const start = at + FRAME_HEADER_BYTES;
+  return buf.toString('utf8', start, start + view.keyLength);
+}
+
+/** A LogRecord that owns its bytes (a copy), so holding one record does not pin a whole read buffer. */
+export function decodeFrame(buf: Buffer, at: number, view: FrameView, topic: string, partition: number): LogRecord {
+  let p = at + FRAME_HEADER_BYTES;
+  const key = view.keyLength < 0 ? null : buf.toString('utf8', p, p + view.keyLength);
+  p += Math.max(view.keyLength, 0);
+  const value = view.valueLength < 0 ? null : Buffer.from(buf.subarray(p, p + view.valueLength));
+  p += Math.max(view.valueLength, 0);
+  const headers = view.headersLength === 0 ? {} : (JSON.parse(buf.toString('utf8', p, p + view.headersLength)) as Headers);
+  return { topic, partition, offset: view.offset, timestamp: view.timestamp, key, value, headers };
+}
