@@ -1,0 +1,321 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RlsContext } from '../../src/auth/index.js';
+import { createChangeRelay, DatabaseError, outboxIdHeader, type Database } from '../../src/db/index.js';
+import type { EventLog, LogRecord } from '../../src/eventlog/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { createDbQuery } from '../../src/wasm/host/index.js';
+import { callJson, hostContext } from '../unit/host/host-context.js';
+
+const userA = randomUUID();
+const userB = randomUUID();
+const asA: RlsContext = { role: 'authenticated', sub: userA, claims: { role: 'authenticated', sub: userA } };
+const asB: RlsContext = { role: 'authenticated', sub: userB, claims: { role: 'authenticated', sub: userB } };
+const asService: RlsContext = { role: 'service_role', sub: null, claims: { role: 'service_role' } };
+const asAnon: RlsContext = { role: 'anon', sub: null, claims: { role: 'anon' } };
+
+const unique = (prefix: string): string => `${prefix}_${randomBytes(5).toString('hex')}`;
+
+async function rejectsWith(promise: Promise<unknown>, code: string | RegExp): Promise<DatabaseError> {
+  let caught: unknown;
+  await assert.rejects(promise, (error: unknown) => {
+    caught = error;
+    return true;
+  });
+  assert.ok(caught instanceof DatabaseError, `expected a DatabaseError, got ${String(caught)}`);
+  if (typeof code === 'string') assert.equal(caught.code, code, caught.message);
+  else assert.match(caught.message, code);
+  return caught;
+}
+
+/** A schema with a notes table guarded by an owner policy; rows of A and B already in it. */
+async function notesSchema(db: Database): Promise<string> {
+  const schema = unique('rls');
+  await db.adminScript(`
+    create schema ${schema};
+    grant usage on schema ${schema} to anon, authenticated, service_role;
+    create table ${schema}.notes (id bigserial primary key, owner uuid not null default auth.uid(), body text not null);
+    alter table ${schema}.notes enable row level security;
+    create policy notes_owner on ${schema}.notes for all to authenticated
+      using (owner = auth.uid()) with check (owner = auth.uid());
+    grant select, insert, update, delete on ${schema}.notes to anon, authenticated, service_role;
+    grant usage on all sequences in schema ${schema} to authenticated, service_role;
+    insert into ${schema}.notes (owner, body) values ('${userA}', 'a1'), ('${userB}', 'b1');
+  `);
+  return schema;
+}
+
+export interface DatabaseSuiteOptions {
+  /** Opens a database of its own (a fresh PGlite, or a fresh PostgreSQL database) and how to drop it. */
+  readonly open: () => Promise<{ db: Database; dispose: () => Promise<void> }>;
+  readonly openEventLog: () => Promise<{ log: EventLog; dispose: () => Promise<void> }>;
+}
+
+export function databaseSuite(name: string, options: DatabaseSuiteOptions): void {
+  describe(`Database conformance: ${name}`, () => {
+    let db: Database;
+    let dispose: () => Promise<void>;
+    before(async () => {
+      ({ db, dispose } = await options.open());
+    });
+    after(async () => {
+      await dispose();
+    });
+
+    it('keeps user A to A\'s rows: no reading, changing, deleting or inserting B\'s', async () => {
+      const s = await notesSchema(db);
+      const mine = await db.query(`select owner, body from ${s}.notes order by id`, [], asA);
+      assert.deepEqual(mine.rows, [{ owner: userA, body: 'a1' }]);
+      assert.equal((await db.query(`update ${s}.notes set body = 'hacked' where owner = $1`, [userB], asA)).rowCount, 0);
+      assert.equal((await db.query(`delete from ${s}.notes where owner = $1`, [userB], asA)).rowCount, 0);
+      await rejectsWith(db.query(`insert into ${s}.notes (owner, body) values ($1, 'forged')`, [userB], asA), '42501');
+      const inserted = await db.query(`insert into ${s}.notes (body) values ($1) returning owner`, ['a2'], asA);
+      assert.deepEqual(inserted.rows, [{ owner: userA }], 'auth.uid() fills the owner');
+      const theirs = await db.query(`select body from ${s}.notes order by id`, [], asB);
+      assert.deepEqual(theirs.rows, [{ body: 'b1' }]);
+    });
+
+    it('lets the service role read and change every row, and anon none', async () => {
+      const s = await notesSchema(db);
+      assert.equal((await db.query(`select * from ${s}.notes`, [], asService)).rowCount, 2);
+      assert.equal((await db.query(`update ${s}.notes set body = 'by service' where owner = $1`, [userB], asService)).rowCount, 1);
+      assert.equal((await db.query(`select * from ${s}.notes`, [], asAnon)).rowCount, 0);
+      const helpers = await db.query('select auth.uid() as uid, auth.role() as role, auth.jwt() ->> $1 as sub', ['sub'], asB);
+      assert.deepEqual(helpers.rows, [{ uid: userB, role: 'authenticated', sub: userB }]);
+    });
+
+    it('binds parameters: an injection attempt matches nothing and changes nothing', async () => {
+      const s = await notesSchema(db);
+      for (const attack of [`' or '1'='1`, `a1' --`, `'; drop table ${s}.notes; --`, `a1'); delete from ${s}.notes; --`]) {
+        const result = await db.query(`select * from ${s}.notes where body = $1`, [attack], asService);
+        assert.equal(result.rowCount, 0, attack);
+      }
+      assert.equal((await db.admin(`select count(*)::int as n from ${s}.notes`)).rows[0]?.['n'], 2);
+    });
+
+    it('does not let guest SQL leave its role or rewrite its claims', async () => {
+      const s = await notesSchema(db);
+      const attempts = [
+        'reset role',
+        'set role postgres',
+        'set local role service_role',
+        `set request.jwt.claims = '{"role":"authenticated","sub":"${userB}"}'`,
+        `select set_config('request.jwt.claims', '{"role":"authenticated","sub":"${userB}"}', true)`,
+        `select set_config('role', 'service_role', true)`,
+        `update pg_settings set setting = 'service_role' where name = 'role'`,
+        `do $$ begin execute 'set local role service_role'; end $$`,
+        `select 1; select 2`,
+        `commit`,
+        `/* hi */ (( set role postgres ))`,
+      ];
+      for (const sql of attempts) await assert.rejects(db.query(sql, [], asA), DatabaseError, sql);
+      const escaped = await db.query(
+        `with x as (select set_config('role', 'service_role', true)) select body from ${s}.notes, x`,
+        [],
+        asA,
+      ).catch((error: unknown) => error);
+      assert.ok(escaped instanceof DatabaseError, 'set_config inside a CTE is refused');
+      assert.deepEqual((await db.query(`select body from ${s}.notes`, [], asA)).rows, [{ body: 'a1' }]);
+    });
+
+    it('answers a failed statement with its SQLSTATE', async () => {
+      const s = await notesSchema(db);
+      await rejectsWith(db.query('selec 1', [], asService), /db_query runs data statements only/);
+      await rejectsWith(db.query('select from_nowhere from nowhere', [], asService), '42P01');
+      await rejectsWith(db.query(`insert into ${s}.notes (id, owner, body) values (1, $1, 'dup')`, [userA], asService), '23505');
+    });
+
+    it('returns the same JSON values on every adapter', async () => {
+      const result = await db.query(
+        "select 9007199254740993::int8 as big, 1.50::numeric as num, 7::int4 as small, true as flag, " +
+          "'2024-01-02T03:04:05Z'::timestamptz as at, '\\x0102'::bytea as bytes, '{\"a\":[1,2]}'::jsonb as doc, " +
+          "array[1,2]::int4[] as list, null::text as nothing, $1::text as param",
+        ['p'],
+        asAnon,
+      );
+      assert.deepEqual(result.rows, [
+        { big: '9007199254740993', num: '1.50', small: 7, flag: true, at: '2024-01-02T03:04:05.000Z', bytes: '\\x0102', doc: { a: [1, 2] }, list: [1, 2], nothing: null, param: 'p' },
+      ]);
+    });
+
+    it('cancels a statement that runs past the deadline and rolls its work back', async () => {
+      const s = await notesSchema(db);
+      const started = Date.now();
+      await rejectsWith(
+        db.query(`insert into ${s}.notes (body) select 'slow' from pg_sleep(1)`, [], asA, { deadline: Date.now() + 300 }),
+        '57014',
+      );
+      // PostgreSQL stops the statement itself; PGlite cannot interrupt one and rolls it back afterwards.
+      if (db.kind === 'postgres') assert.ok(Date.now() - started < 900, `took ${Date.now() - started} ms`);
+      assert.equal((await db.admin(`select count(*)::int as n from ${s}.notes where body = 'slow'`)).rows[0]?.['n'], 0);
+      await rejectsWith(db.query('select 1', [], asA, { deadline: Date.now() - 1 }), '57014');
+    });
+
+    it('cancels a statement when the invocation is aborted', async () => {
+      const controller = new AbortController();
+      const started = Date.now();
+      setTimeout(() => controller.abort(), 150);
+      await rejectsWith(db.query('select pg_sleep(1)', [], asA, { signal: controller.signal }), '57014');
+      if (db.kind === 'postgres') assert.ok(Date.now() - started < 900, `took ${Date.now() - started} ms`);
+      const aborted = new AbortController();
+      aborted.abort();
+      await rejectsWith(db.query('select 1', [], asA, { signal: aborted.signal }), '57014');
+      assert.deepEqual((await db.query('select 1 as one', [], asA)).rows, [{ one: 1 }], 'the connection is usable afterwards');
+    });
+
+    describe('change capture', () => {
+      let log: EventLog;
+      let disposeLog: () => Promise<void>;
+      before(async () => {
+        ({ log, dispose: disposeLog } = await options.openEventLog());
+      });
+      after(async () => {
+        await disposeLog();
+      });
+
+      async function readAll(topic: string): Promise<LogRecord[]> {
+        const ends = await log.endOffsets(topic);
+        const out: LogRecord[] = [];
+        for (let partition = 0; partition < ends.length; partition += 1) {
+          for (let offset = 0; offset < (ends[partition] ?? 0); ) {
+            const batch = await log.read(topic, partition, offset, { maxRecords: 500 });
+            if (batch.length === 0) break;
+            out.push(...batch);
+            offset = (batch[batch.length - 1] as LogRecord).offset + 1;
+          }
+        }
+        return out;
+      }
+      const events = (records: LogRecord[]) => records.map((record) => JSON.parse(String(record.value)) as Record<string, unknown>);
+
+      it('relays 1,000 inserts, updates and deletes made through db_query in commit order, once each', async () => {
+        const s = unique('cap');
+        const topic = unique('changes');
+        await db.adminScript(`
+          create schema ${s};
+          grant usage on schema ${s} to authenticated, service_role;
+          create table ${s}.counter (id int primary key, n int not null);
+          insert into ${s}.counter values (1, 0);
+          create table ${s}.items (k text primary key, v int not null default 0, owner uuid default auth.uid());
+          alter table ${s}.items enable row level security;
+          create policy own on ${s}.items for all to authenticated using (owner = auth.uid()) with check (owner = auth.uid());
+          grant select, insert, update, delete on ${s}.items, ${s}.counter to authenticated, service_role;
+        `);
+        await db.enableChangeCapture(`${s}.counter`);
+        await db.enableChangeCapture(`${s}.items`);
+        const dbQuery = createDbQuery({ database: db });
+        // Each statement also bumps the counter: its row lock orders the commits, and its
+        // value in the log must then rise by one per transaction.
+        const bump = `with c as (update ${s}.counter set n = n + 1 where id = 1 returning n)`;
+        const ops: Array<{ sql: string; params: unknown[] }> = [];
+        for (let i = 0; i < 400; i += 1) ops.push({ sql: `${bump} insert into ${s}.items (k) select $1 from c`, params: [`k${i}`] });
+        for (let i = 0; i < 400; i += 1) ops.push({ sql: `${bump} update ${s}.items set v = v + 1 from c where k = $1`, params: [`k${i}`] });
+        for (let i = 0; i < 200; i += 1) ops.push({ sql: `${bump} delete from ${s}.items using c where k = $1`, params: [`k${i}`] });
+        const relay = createChangeRelay({ database: db, eventLog: log, topic, logger: silentLogger(), batchSize: 128, pollIntervalMs: 5 });
+        relay.start(); // relaying while writers write: only committed rows may move
+        const context = hostContext({ rls: asA, triggerDepth: 2, deadline: Date.now() + 120_000 });
+        // Six writers at a time; each phase (inserts, updates, deletes) ends before the next starts.
+        let next = 0;
+        for (const phase of [[0, 400], [400, 800], [800, 1000]] as const) {
+          next = phase[0];
+          const stop = phase[1];
+          const limited = async () => {
+            while (next < stop) {
+              const op = ops[next] as { sql: string; params: unknown[] };
+              next += 1;
+              const answer = await callJson(dbQuery, { sql: op.sql, params: op.params }, context);
+              assert.equal(answer['rowCount'], 1, JSON.stringify(answer));
+            }
+          };
+          await Promise.all(Array.from({ length: 6 }, limited));
+        }
+        await relay.stop();
+        await relay.drain();
+
+        const records = (await readAll(topic)).sort((a, b) => Number(a.headers[outboxIdHeader]) - Number(b.headers[outboxIdHeader]));
+        const all = events(records);
+        const ids = records.map((record) => Number(record.headers[outboxIdHeader]));
+        assert.equal(new Set(ids).size, ids.length, 'no outbox row twice');
+        const items = all.filter((event) => event['table'] === 'items');
+        const counters = all.filter((event) => event['table'] === 'counter');
+        assert.equal(items.length, 1000);
+        assert.equal(counters.length, 1000);
+        assert.deepEqual(
+          counters.map((event) => (event['row'] as { n: number }).n),
+          Array.from({ length: 1000 }, (_, i) => i + 1),
+          'transactions appear in commit order',
+        );
+        // The two changes of one transaction sit next to each other.
+        for (let i = 0; i < all.length; i += 2) assert.equal(all[i]?.['txId'], all[i + 1]?.['txId']);
+        const byOp = (op: string) => items.filter((event) => event['op'] === op).length;
+        assert.deepEqual([byOp('INSERT'), byOp('UPDATE'), byOp('DELETE')], [400, 400, 200]);
+        const update = items.find((event) => event['op'] === 'UPDATE') as Record<string, unknown>;
+        assert.equal((update['old'] as { v: number }).v, 0);
+        assert.equal((update['row'] as { v: number }).v, 1);
+        const deleted = items.find((event) => event['op'] === 'DELETE') as Record<string, unknown>;
+        assert.equal((deleted['row'] as { k: string }).k, 'k0');
+        assert.deepEqual(update['context'], { role: 'authenticated', sub: userA, claims: { role: 'authenticated', sub: userA } });
+        assert.equal(update['triggerDepth'], 3, 'a write from an invocation at depth 2 carries depth 3');
+        assert.equal(update['schema'], s);
+        assert.equal(typeof update['commitTs'], 'number');
+        assert.equal((await db.admin('select count(*)::int as n from aerofn.change_outbox')).rows[0]?.['n'], 0, 'relayed rows leave the outbox');
+      });
+
+      it('relays a transaction that wrote first and committed later before the one that waited for it', async () => {
+        const s = unique('ord');
+        const topic = unique('changes');
+        await db.adminScript(`
+          create schema ${s};
+          grant usage on schema ${s} to service_role;
+          create table ${s}.t (k text primary key);
+          grant select, insert on ${s}.t to service_role;
+        `);
+        await db.enableChangeCapture(`${s}.t`);
+        let releaseFirst!: () => void;
+        const firstMayCommit = new Promise<void>((resolve) => (releaseFirst = resolve));
+        let firstWrote!: () => void;
+        const firstHasWritten = new Promise<void>((resolve) => (firstWrote = resolve));
+        const order: string[] = [];
+        const first = db.adminTransaction(async (tx) => {
+          await tx.query(`insert into ${s}.t values ('first')`);
+          firstWrote();
+          await firstMayCommit;
+          order.push('first commits');
+        });
+        await firstHasWritten;
+        const second = db.query(`insert into ${s}.t values ('second')`, [], asService).then(() => order.push('second done'));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        releaseFirst();
+        await Promise.all([first, second]);
+        assert.deepEqual(order, ['first commits', 'second done'], 'the second writer waits for the first to commit');
+        const relay = createChangeRelay({ database: db, eventLog: log, topic, logger: silentLogger() });
+        await relay.drain();
+        const keys = events(await readAll(topic)).filter((event) => event['schema'] === s).map((event) => (event['row'] as { k: string }).k);
+        assert.deepEqual(keys, ['first', 'second']);
+      });
+
+      it('does not append a change twice when the relay stopped between append and delete', async () => {
+        const s = unique('dup');
+        const topic = unique('changes');
+        await db.adminScript(`create schema ${s}; create table ${s}.t (k int primary key);`);
+        await db.enableChangeCapture(`${s}.t`);
+        await db.admin(`insert into ${s}.t select g from generate_series(1, 5) g`);
+        // Simulate the crash: the rows reach the log, but the outbox still holds them.
+        const rows = (await db.admin('select id from aerofn.change_outbox order by id')).rows;
+        const relay = createChangeRelay({ database: db, eventLog: log, topic, logger: silentLogger() });
+        await relay.drain();
+        assert.equal((await readAll(topic)).length, 5);
+        await db.admin(`insert into aerofn.change_outbox (id, tx_id, schema_name, table_name, op, row_data)
+          select id, 1, $1, 't', 'INSERT', jsonb_build_object('k', id) from unnest($2::bigint[]) as id`, [s, rows.map((row) => row['id'])]);
+        await db.admin(`insert into ${s}.t values (6)`);
+        await relay.drain();
+        const keys = events(await readAll(topic)).map((event) => (event['row'] as { k: number }).k);
+        assert.deepEqual(keys, [1, 2, 3, 4, 5, 6]);
+        await db.disableChangeCapture(`${s}.t`);
+        await db.admin(`insert into ${s}.t values (7)`);
+        assert.equal((await db.admin('select count(*)::int as n from aerofn.change_outbox')).rows[0]?.['n'], 0, 'no capture once disabled');
+      });
+    });
+  });
+}
