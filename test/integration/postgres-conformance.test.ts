@@ -1,0 +1,35 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openDatabase } from '../../src/db/index.js';
+import { openEmbeddedEventLog } from '../../src/eventlog/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { databaseSuite } from '../conformance/database.suite.js';
+import { withDatabase } from './postgres-test-db.js';
+
+databaseSuite('postgres', {
+  async open() {
+    // A database of its own: the change outbox is per database, and other test files share the server.
+    const { url, drop } = await withDatabase(`aerofn_conf_${randomBytes(4).toString('hex')}`);
+    const db = await openDatabase({ config: { database: { url, poolSize: 8 } }, dataDir: '', logger: silentLogger() });
+    return {
+      db,
+      dispose: async () => {
+        await db.close();
+        await drop();
+      },
+    };
+  },
+  async openEventLog() {
+    const dataDir = await mkdtemp(join(tmpdir(), 'aerofn-db-log-'));
+    const log = await openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() });
+    return {
+      log,
+      dispose: async () => {
+        await log.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  },
+});
