@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
+import { redactJournalEntry } from './host/redact.js';
 import {
   CHANNEL_BYTES,
   DATA_BYTES,
@@ -251,7 +252,8 @@ export class SandboxThread {
       durationMs: performance.now() - started,
       ...(failure === undefined ? {} : { error: failure }),
     };
-    (running.hostJournal ??= []).push(entry);
+    // env answers are secrets: the journal keeps "[redacted]" (or null for unset), never the value.
+    (running.hostJournal ??= []).push(redactJournalEntry(entry));
     if (this.gone || this.running !== running) return;
 
     if (failure !== undefined) {
