@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { map, startWith } from 'rxjs';
-import { createFunctionsFacade, createGrpcServer, createInvocationMetrics, createRestServer, type GrpcServer } from './api/index.js';
+import { collectProcessMetrics, createFunctionsFacade, createGrpcServer, createInvocationMetrics, createRestServer, type GrpcServer } from './api/index.js';
 import { createJwtVerifier } from './auth/index.js';
 import { ConfigError, loadConfig, type AeroConfig } from './config/index.js';
 import { createChangeRelay, openDatabase, type ChangeRelay, type Database } from './db/index.js';
@@ -82,6 +82,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       httpFetchMaxResponseBytes: config.sandbox.httpFetchMaxResponseBytes,
       environment: options.environment ?? process.env,
     });
+    collectProcessMetrics();
     const metrics = createInvocationMetrics();
     const invoker = createInvoker({
       functions: registry,

@@ -17,7 +17,7 @@ export { authenticate, authenticateServiceRole } from './authenticate.js';
 export type { Authenticator } from './authenticate.js';
 export { createFunctionsFacade, toTopologySnapshot } from './functions-facade.js';
 export type { FunctionsFacadeOptions, PipelinePort, RegistryPort } from './functions-facade.js';
-export { createInvocationMetrics, instrumentInvoker } from './metrics.js';
+export { collectProcessMetrics, createInvocationMetrics, instrumentInvoker } from './metrics.js';
 export type { InvocationMetrics } from './metrics.js';
 export type {
   DeployInput,

@@ -1,4 +1,4 @@
-import { Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
 import type { InvocationRecord, Invoker } from '../invoker/index.js';
 
 /**
@@ -15,6 +15,11 @@ const durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 // (tests, a restart after drain) share the first set.
 function existing<T>(registry: Registry, name: string): T | undefined {
   return registry.getSingleMetric(name) as T | undefined;
+}
+
+/** Process metrics (CPU, memory, event-loop lag, GC), once per registry. */
+export function collectProcessMetrics(registry: Registry = defaultRegistry): void {
+  if (registry.getSingleMetric('process_cpu_seconds_total') === undefined) collectDefaultMetrics({ register: registry });
 }
 
 export function createInvocationMetrics(registry: Registry = defaultRegistry): InvocationMetrics {
