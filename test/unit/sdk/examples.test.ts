@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { abiProblems } from '../../../sdk/assemblyscript/scripts/build.mjs';
 import { loadConfig } from '../../../src/config/index.js';
 import { defaultRetryPolicy, validateDeployInput } from '../../../src/registry/index.js';
+import { checkModule } from '../../../src/wasm/index.js';
 import { GuestAbort, runGuest, wasm, type HostCall, type WasmModule } from './guest-host.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -68,6 +69,10 @@ describe('AssemblyScript examples', () => {
       const wasmBytes = new Uint8Array(readFileSync(resolve(dirname(manifestPath), module)));
       const deployed = validateDeployInput({ ...body, wasm: wasmBytes }, { sandbox: loadConfig({}).sandbox.defaults, retry: defaultRetryPolicy });
       assert.equal(deployed.name, name);
+      // The sandbox's own load-time check (signatures, imports, memory under the manifest's memoryMb).
+      const checked = checkModule(wasmBytes, { memoryMb: deployed.config.memoryMb });
+      assert.equal(checked.importsAbort, true);
+      assert.ok(checked.memory.initialPages * 64 <= deployed.config.memoryMb * 1024);
     });
   }
 
