@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventLog } from '../../../src/eventlog/index.js';
-import { openEmbeddedEventLog } from '../../../src/eventlog/embedded/embedded-event-log.js';
+import { openEmbeddedEventLog, type EventLog } from '../../../src/eventlog/index.js';
 import type { AeroConfig } from '../../../src/config/index.js';
 import type { InvocationRecord, InvokeRequest, Invoker } from '../../../src/invoker/index.js';
 import { errorTable, type FunctionErrorKind } from '../../../src/errors/index.js';
