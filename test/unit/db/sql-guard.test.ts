@@ -1,0 +1,29 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkGuestStatement, DatabaseError, qualifiedTable } from '../../../src/db/index.js';
+
+describe('guest statement guard', () => {
+  it('lets data statements through, after comments and parentheses', () => {
+    for (const sql of ['select 1', '  SELECT 1', '-- note\nselect 1', '/* a /* nested */ b */ insert into t values (1)', '((select 1))', 'with x as (select 1) select * from x', 'update t set a = 1', 'delete from t', 'values (1)', 'table t', 'merge into t using s on true when matched then do nothing']) {
+      assert.doesNotThrow(() => checkGuestStatement(sql), sql);
+    }
+  });
+
+  it('refuses session, transaction and schema statements with a hint', () => {
+    for (const sql of ['set role postgres', 'RESET ROLE', 'do $$ begin end $$', 'begin', 'commit', 'create table x (a int)', 'drop table t', 'grant all on t to anon', 'copy t to stdout', 'call p()', 'listen x', '/* select */ set role postgres', 'explain analyze delete from t', '', '   ', '-- only a comment']) {
+      assert.throws(() => checkGuestStatement(sql), (error: unknown) => error instanceof DatabaseError && error.code !== undefined, sql);
+    }
+  });
+});
+
+describe('table names for change capture', () => {
+  it('quotes plain and schema-qualified names, folding unquoted ones to lower case', () => {
+    assert.deepEqual(qualifiedTable('Notes'), { schema: 'public', name: 'notes', sql: '"public"."notes"' });
+    assert.deepEqual(qualifiedTable('app.items'), { schema: 'app', name: 'items', sql: '"app"."items"' });
+    assert.deepEqual(qualifiedTable('"My Schema"."Odd""Name"'), { schema: 'My Schema', name: 'Odd"Name', sql: '"My Schema"."Odd""Name"' });
+  });
+
+  it('refuses anything that is not one or two identifiers', () => {
+    for (const bad of ['', 'a.b.c', 'notes; drop table x', 'a b', '1abc']) assert.throws(() => qualifiedTable(bad), DatabaseError, bad);
+  });
+});
