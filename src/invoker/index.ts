@@ -7,3 +7,7 @@ export type {
   SourcePosition,
   TriggerType,
 } from './invoker-types.js';
+export { createInvoker } from './invoker.js';
+export type { InvokerOptions, SandboxInvoker } from './invoker.js';
+export { createInMemoryFunctions } from './in-memory-functions.js';
+export type { DeployOptions, InMemoryFunctions } from './in-memory-functions.js';

@@ -46,6 +46,11 @@ interface Group {
   readonly idle: SandboxThread[];
   readonly queue: Pending[];
   idleTimer: NodeJS.Timeout | undefined;
+  startFailures: number;
+}
+
+function unavailable(message: string): SandboxResult {
+  return { ok: false, output: '', error: { kind: 'Unavailable', message }, durationMs: 0, memoryBytes: 0, journal: [], logsDropped: 0 };
 }
 
 export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
@@ -61,7 +66,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
   function groupFor(stackKb: number): Group {
     let group = groups.get(stackKb);
     if (group === undefined) {
-      group = { stackKb, threads: new Set(), idle: [], queue: [], idleTimer: undefined };
+      group = { stackKb, threads: new Set(), idle: [], queue: [], idleTimer: undefined, startFailures: 0 };
       groups.set(stackKb, group);
     }
     return group;
@@ -74,7 +79,10 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
       maxLogMessages: options.maxLogMessages,
       maxLogMessageBytes: options.maxLogMessageBytes,
       hostFunctions,
-      onIdle: (done) => next(group, done),
+      onIdle: (done) => {
+        group.startFailures = 0;
+        next(group, done);
+      },
       onGone: (gone, requeue) => {
         group.threads.delete(gone);
         everyThread.delete(gone);
@@ -83,6 +91,13 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         if (requeue !== undefined) group.queue.unshift(requeue);
         if (closed) return;
         replaced++;
+        if (!gone.served) group.startFailures++;
+        if (group.startFailures >= 3) {
+          // Workers that die before serving anything will keep dying: stop instead of spinning.
+          options.logger?.error({ stackKb: group.stackKb }, 'sandbox workers keep dying at start; not starting more');
+          for (const waiting of group.queue.splice(0)) waiting.resolve(unavailable('sandbox workers cannot start on this host; see the service log'));
+          return;
+        }
         // Keep the default group warm; other groups refill only while work waits.
         if (group.stackKb === options.defaultStackKb || group.queue.length > 0) {
           const fresh = spawn(group);
@@ -124,7 +139,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
   return {
     run(job) {
       if (closed) {
-        return Promise.resolve({ ok: false, output: '', error: { kind: 'Unavailable', message: 'the sandbox pool is closed' }, durationMs: 0, memoryBytes: 0, journal: [], logsDropped: 0 });
+        return Promise.resolve(unavailable('the sandbox pool is closed'));
       }
       return new Promise<SandboxResult>((resolve) => {
         const group = groupFor(job.stackKb);
@@ -156,7 +171,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
       for (const group of groups.values()) {
         if (group.idleTimer !== undefined) clearTimeout(group.idleTimer);
         for (const pending of group.queue.splice(0)) {
-          pending.resolve({ ok: false, output: '', error: { kind: 'Unavailable', message: 'the sandbox pool closed before the function ran' }, durationMs: 0, memoryBytes: 0, journal: [], logsDropped: 0 });
+          pending.resolve(unavailable('the sandbox pool closed before the function ran'));
         }
       }
       await Promise.all(exits);

@@ -53,6 +53,8 @@ export interface ThreadOptions {
 export interface Pending {
   readonly job: SandboxJob;
   readonly resolve: (result: SandboxResult) => void;
+  /** How often a worker died before starting this job (a second time fails it: no crash loop). */
+  requeued?: number;
 }
 
 interface Running extends Pending {
@@ -65,6 +67,8 @@ interface Running extends Pending {
 }
 
 let jobCounter = 0;
+
+export const THREAD_STACK_OVERHEAD_KB = 256;
 
 /** The main thread's end of one sandbox worker and its shared-memory channel. */
 export class SandboxThread {
@@ -80,6 +84,8 @@ export class SandboxThread {
   private lastEvent = 0;
   private running: Running | undefined;
   private gone = false;
+  /** Whether the worker ever finished a job (a worker that dies before that may not be able to start). */
+  served = false;
   private readonly listener = (): void => this.onEvent();
 
   constructor(private readonly options: ThreadOptions) {
@@ -104,7 +110,9 @@ export class SandboxThread {
       workerData: init,
       transferList: [port2],
       // The wasm stack is the thread's native stack: this is what makes stackKb a hard limit.
-      resourceLimits: { stackSizeMb: options.stackKb / 1024, maxOldGenerationSizeMb: 256 },
+      // Node keeps 192 KiB of a worker's stack as a guard below V8's limit (a thread under
+      // ~200 KiB crashes the process); the extra 256 KiB covers that and the host's own frames.
+      resourceLimits: { stackSizeMb: (options.stackKb + THREAD_STACK_OVERHEAD_KB) / 1024, maxOldGenerationSizeMb: 256 },
       stdout: false,
       stderr: false,
     });
@@ -210,6 +218,7 @@ export class SandboxThread {
       journal,
       logsDropped: ctrl[Slot.LOGS_DROPPED] as number,
     };
+    this.served = true;
     this.settle(running, result);
     this.options.onIdle(this);
   }
@@ -302,7 +311,7 @@ export class SandboxThread {
   }
 
   /** Terminate rather than interrupt: V8 cannot stop a running wasm loop from another thread. */
-  terminate(): void {
+  terminate(reason?: Error): void {
     if (this.gone) return;
     this.gone = true;
     void this.worker.terminate();
@@ -311,12 +320,14 @@ export class SandboxThread {
     Atomics.notify(this.ctrl, Slot.EVT);
     const running = this.running;
     this.running = undefined;
-    let requeue: Running | undefined;
+    let requeue: Pending | undefined;
     if (running !== undefined) {
-      if ((this.f64[F64.STARTED_AT] as number) === 0) {
+      if ((this.f64[F64.STARTED_AT] as number) === 0 && (running.requeued ?? 0) === 0 && reason !== undefined) {
         // The guest never started here, so another worker may run it as if nothing happened.
         if (running.timer !== undefined) clearTimeout(running.timer);
-        requeue = running;
+        requeue = { job: running.job, resolve: running.resolve, requeued: 1 };
+      } else if (reason !== undefined) {
+        this.settle(running, failed(running, 'RuntimePanic', `the sandbox worker died before running the function: ${reason.message}`, Date.now() - running.dispatchedAt));
       } else {
         this.settle(running, failed(running, 'Unavailable', 'the sandbox shut down while the function was running', Date.now() - running.dispatchedAt));
       }
@@ -331,7 +342,7 @@ export class SandboxThread {
       const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
       this.settle(running, failed(running, outOfMemory ? 'OutOfMemory' : 'RuntimePanic', `the sandbox worker died while running the function: ${error.message}`, Date.now() - running.dispatchedAt));
     }
-    this.terminate();
+    this.terminate(error);
   }
 }
 

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { AeroConfig } from '../config/index.js';
+import { FunctionError, isFunctionError } from '../errors/index.js';
+import type { Logger } from '../observability/index.js';
+import type { FunctionDefinition, FunctionLookup } from '../registry/index.js';
+import {
+  createModuleCache,
+  createSandboxPool,
+  type CompiledModule,
+  type HostCallRecord,
+  type HostFunctions,
+  type SandboxPool,
+  type SandboxPoolStats,
+  type SandboxResult,
+} from '../wasm/index.js';
+import type { GuestContext, InvocationRecord, InvokeRequest, Invoker } from './invoker-types.js';
+
+export interface InvokerOptions {
+  readonly functions: FunctionLookup;
+  readonly hostFunctions?: HostFunctions;
+  /** config.sandbox */
+  readonly config: AeroConfig['sandbox'];
+  readonly logger: Logger;
+  /** Called with every record, success or failure (the pipeline appends it to aerofn.invocations). */
+  readonly onRecord?: (record: InvocationRecord) => void;
+  /** Compiled modules kept in memory (default 256). */
+  readonly maxCachedModules?: number;
+}
+
+export interface SandboxInvoker extends Invoker {
+  /** Resolves when the sandbox workers started up front are online. */
+  ready(): Promise<void>;
+  stats(): SandboxPoolStats;
+}
+
+const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+
+/**
+ * lookup → compiled-module cache → sandbox pool → InvocationRecord. Guest failures come back as
+ * records with `outcome.ok === false`; only a request that cannot run at all rejects.
+ */
+export function createInvoker(options: InvokerOptions): SandboxInvoker {
+  const { functions, config, logger } = options;
+  const pool: SandboxPool = createSandboxPool({
+    workers: config.workers,
+    defaultStackKb: config.defaults.stackKb,
+    maxLogMessages: config.maxLogMessages,
+    maxLogMessageBytes: config.maxLogMessageBytes,
+    hostFunctions: options.hostFunctions ?? {},
+    logger,
+  });
+  const modules = createModuleCache({ maxEntries: options.maxCachedModules ?? 256, onEvict: (module) => pool.forget(module) });
+  let closed = false;
+
+  function lookup(request: InvokeRequest): FunctionDefinition {
+    const definition = functions.getFunction(request.functionName);
+    if (definition === undefined) {
+      throw new FunctionError('NotFound', `no function named "${request.functionName}" is deployed; deploy it first or check the name.`);
+    }
+    if (request.version !== undefined && request.version !== definition.version) {
+      throw new FunctionError('NotFound', `"${request.functionName}" version ${request.version} is not the deployed one (version ${definition.version}); replay pins must name the deployed version.`);
+    }
+    if (!definition.enabled) {
+      throw new FunctionError('Unavailable', `"${request.functionName}" is disabled; enable it to invoke it.`);
+    }
+    return definition;
+  }
+
+  function checkPayload(payload: string): string {
+    if (payload === '') return 'null';
+    try {
+      JSON.parse(payload);
+    } catch (error) {
+      throw new FunctionError('BadRequest', `the payload is not JSON (${(error as Error).message}); send a JSON body.`);
+    }
+    return payload;
+  }
+
+  function writeGuestLogs(record: InvocationRecord, logsDropped: number): void {
+    const journal = record.journal;
+    let guestLogger: Logger | undefined;
+    for (const entry of journal) {
+      if (entry.fn !== 'log') continue;
+      guestLogger ??= logger.child({ invocationId: record.id, function: record.function, version: record.version });
+      const { level, message } = JSON.parse(entry.request) as { level: number; message: string };
+      guestLogger[logLevels[level] ?? 'info']({ guest: true }, message);
+    }
+    if (logsDropped > 0) {
+      (guestLogger ?? logger).warn({ invocationId: record.id, function: record.function, logsDropped }, `dropped ${logsDropped} guest log messages past the per-invocation cap (${config.maxLogMessages})`);
+    }
+  }
+
+  async function invoke(request: InvokeRequest): Promise<InvocationRecord> {
+    if (closed) throw new FunctionError('Unavailable', 'the invoker is closed');
+    const definition = lookup(request);
+    const input = checkPayload(request.payload);
+    const id = request.invocationId ?? randomUUID();
+    const startedAtMs = Date.now();
+    const context: GuestContext = {
+      invocationId: id,
+      function: definition.name,
+      version: definition.version,
+      trigger: request.trigger,
+      role: request.rls.role,
+      sub: request.rls.sub,
+      claims: request.rls.claims,
+      attempt: request.attempt ?? 1,
+      now: startedAtMs,
+    };
+
+    let result: SandboxResult;
+    let module: CompiledModule | undefined;
+    try {
+      module = await modules.load(definition.sha256, definition.config, () => functions.getModule(definition.sha256));
+    } catch (error) {
+      if (!isFunctionError(error)) throw error;
+      result = { ok: false, output: '', error: undefined, durationMs: 0, memoryBytes: 0, journal: [], logsDropped: 0 };
+      return finish(request, definition, id, input, context, startedAtMs, result, error);
+    }
+    result = await pool.run({
+      module,
+      input,
+      context: module.hostImports.includes('context') ? JSON.stringify(context) : undefined,
+      timeoutMs: definition.config.timeoutMs,
+      stackKb: definition.config.stackKb,
+      host: {
+        invocationId: id,
+        functionName: definition.name,
+        version: definition.version,
+        config: definition.config,
+        rls: request.rls,
+        logger,
+        triggerDepth: request.triggerDepth ?? 0,
+      },
+    });
+    return finish(request, definition, id, input, context, startedAtMs, result, undefined);
+  }
+
+  function finish(
+    request: InvokeRequest,
+    definition: FunctionDefinition,
+    id: string,
+    input: string,
+    context: GuestContext,
+    startedAtMs: number,
+    result: SandboxResult,
+    loadError: FunctionError | undefined,
+  ): InvocationRecord {
+    const error = loadError ?? (result.error === undefined ? undefined : new FunctionError(result.error.kind, result.error.message));
+    const journal: readonly HostCallRecord[] = result.journal;
+    const record: InvocationRecord = {
+      id,
+      function: definition.name,
+      version: definition.version,
+      sha256: definition.sha256,
+      trigger: request.trigger,
+      source: request.source ?? null,
+      input,
+      context,
+      journal,
+      outcome: error === undefined ? { ok: true, output: result.output } : { ok: false, error: error.toJSON() },
+      attempt: request.attempt ?? 1,
+      startedAt: new Date(startedAtMs).toISOString(),
+      durationMs: result.durationMs,
+      memoryBytes: result.memoryBytes,
+    };
+    if (journal.length > 0 || result.logsDropped > 0) writeGuestLogs(record, result.logsDropped);
+    try {
+      options.onRecord?.(record);
+    } catch (sinkError) {
+      logger.error({ err: sinkError, invocationId: id }, 'onRecord threw; the invocation result is still returned');
+    }
+    return record;
+  }
+
+  return {
+    invoke,
+    ready: () => pool.ready(),
+    stats: () => pool.stats(),
+    async close() {
+      closed = true;
+      await pool.close();
+    },
+  };
+}
