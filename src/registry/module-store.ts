@@ -9,7 +9,9 @@ import type { ModuleRef } from './registry-events.js';
  * the broker for large messages; compaction keeps the newest copy of every chunk.
  */
 export const moduleChunkBytes = 512 * 1024;
-const appendGroup = 8; // chunks per append call: ≤ 4 MiB per produce request
+// One chunk per append: Kafka checks max.message.bytes against a whole record batch, and a
+// producer puts all records of one call for a partition into one batch.
+const appendGroup = 1;
 const topicMaxMessageBytes = 2 * 1024 * 1024;
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -34,6 +36,14 @@ export function createModuleStore(options: { log: EventLog; topic: string; cache
   const cache = new Map<string, Uint8Array>();
   let cachedBytes = 0;
   const inflight = new Map<string, Promise<Uint8Array>>();
+  // Reads of the topic go one at a time: the Kafka adapter keeps one cursor per partition and
+  // client, so two interleaved scans would take each other's records.
+  let readQueue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(body: () => Promise<T>): Promise<T> => {
+    const run = readQueue.then(body, body);
+    readQueue = run.catch(() => undefined);
+    return run;
+  };
 
   const remember = (sha256: string, bytes: Uint8Array): void => {
     const old = cache.get(sha256);
@@ -95,7 +105,7 @@ export function createModuleStore(options: { log: EventLog; topic: string; cache
   }
 
   async function load(sha256: string, ref: ModuleRef | undefined): Promise<Uint8Array> {
-    const bytes = (ref === undefined ? undefined : await readAt(sha256, ref)) ?? (await scan(sha256));
+    const bytes = await exclusive(async () => (ref === undefined ? undefined : await readAt(sha256, ref)) ?? (await scan(sha256)));
     if (bytes === undefined) {
       throw new FunctionError('NotFound', `module ${sha256} is not in ${topic}; deploy the function again to rewrite it`);
     }

@@ -60,25 +60,41 @@ function timeOf(value: Date | string | number): number {
   return ms;
 }
 
-/**
- * Rebuilds the registry at a point of its log. By time, the fold stops at the first event whose
- * own time (the writer's `at`) is after `time`, so the view is always a prefix of the log, the
- * same one on every instance, whatever the log's record timestamps say.
- */
-export async function registryAt(log: EventLog, topic: string, point: PointInTime): Promise<RegistryView> {
-  const draft = createDraft();
-  let through = -1;
+/** Where a fold for `point` stops; throws TypeError for an unreadable time. */
+function stopperFor(point: PointInTime): (record: RegistryRecord) => boolean {
   const limitOffset = 'offset' in point ? point.offset : Number.POSITIVE_INFINITY;
   const limitTime = 'time' in point ? timeOf(point.time) : Number.POSITIVE_INFINITY;
-  outer: for await (const batch of readRegistryRecords(log, topic)) {
-    for (const record of batch) {
-      if (record.offset > limitOffset) break outer;
-      if (record.event !== undefined && Date.parse(record.event.at) > limitTime) break outer;
-      applyInPlace(draft, record.event);
-      through = record.offset;
-    }
+  return (record) => record.offset > limitOffset || (record.event !== undefined && Date.parse(record.event.at) > limitTime);
+}
+
+/**
+ * The registry at a point of its log. By time, the fold stops at the first event whose own time
+ * (the writer's `at`) is after `time`, so the view is always a prefix of the log, the same one on
+ * every instance, whatever the log's record timestamps say. Pure over the records given.
+ */
+export function foldAt(records: Iterable<RegistryRecord>, point: PointInTime): RegistryView {
+  const stop = stopperFor(point);
+  const draft = createDraft();
+  let through = -1;
+  for (const record of records) {
+    if (stop(record)) break;
+    applyInPlace(draft, record.event);
+    through = record.offset;
   }
   return viewOf(draft, through);
+}
+
+/** registryAt over a log, for tools without a running registry (reads the topic from its start). */
+export async function registryAt(log: EventLog, topic: string, point: PointInTime): Promise<RegistryView> {
+  const stop = stopperFor(point);
+  const records: RegistryRecord[] = [];
+  outer: for await (const batch of readRegistryRecords(log, topic)) {
+    for (const record of batch) {
+      if (stop(record)) break outer;
+      records.push(record);
+    }
+  }
+  return foldAt(records, point);
 }
 
 export interface HistoryEntry {
@@ -99,32 +115,36 @@ export interface HistoryEntry {
 
 /**
  * Every event that names `name` (every event when undefined), in log order, with whether the
- * fold accepted it and why not. Records that are not registry events are left out.
+ * fold accepted it and why not. Records that are not registry events are left out. Pure.
  */
-export async function registryHistory(log: EventLog, topic: string, name?: string): Promise<HistoryEntry[]> {
+export function historyOf(records: Iterable<RegistryRecord>, name?: string): HistoryEntry[] {
   const draft = createDraft();
   const out: HistoryEntry[] = [];
-  for await (const batch of readRegistryRecords(log, topic)) {
-    for (const record of batch) {
-      const outcome = applyInPlace(draft, record.event);
-      const event = record.event;
-      if (event === undefined || (name !== undefined && event.name !== name)) continue;
-      const entry: HistoryEntry = {
-        offset: record.offset,
-        name: event.name,
-        timestamp: new Date(record.timestamp).toISOString(),
-        at: event.at,
-        type: event.type,
-        subject: event.subject,
-        expectedVersion: event.expectedVersion,
-        version: event.type === 'FunctionDeployed' ? event.version : event.expectedVersion,
-        ...(event.type === 'FunctionDeployed' ? { sha256: event.sha256 } : {}),
-        accepted: outcome.accepted,
-        ...(outcome.accepted ? {} : { reason: outcome.reason }),
-        event,
-      };
-      out.push(entry);
-    }
+  for (const record of records) {
+    const outcome = applyInPlace(draft, record.event);
+    const event = record.event;
+    if (event === undefined || (name !== undefined && event.name !== name)) continue;
+    out.push({
+      offset: record.offset,
+      name: event.name,
+      timestamp: new Date(record.timestamp).toISOString(),
+      at: event.at,
+      type: event.type,
+      subject: event.subject,
+      expectedVersion: event.expectedVersion,
+      version: event.type === 'FunctionDeployed' ? event.version : event.expectedVersion,
+      ...(event.type === 'FunctionDeployed' ? { sha256: event.sha256 } : {}),
+      accepted: outcome.accepted,
+      ...(outcome.accepted ? {} : { reason: outcome.reason }),
+      event,
+    });
   }
   return out;
+}
+
+/** historyOf over a log, for tools without a running registry. */
+export async function registryHistory(log: EventLog, topic: string, name?: string): Promise<HistoryEntry[]> {
+  const records: RegistryRecord[] = [];
+  for await (const batch of readRegistryRecords(log, topic)) records.push(...batch);
+  return historyOf(records, name);
 }

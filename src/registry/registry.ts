@@ -6,7 +6,7 @@ import { FunctionError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { FunctionDefinition, FunctionLookup } from './function-definition.js';
 import { createModuleStore, sha256Hex, type ModuleStore } from './module-store.js';
-import { registryAt, registryHistory, registryReadBatch, type HistoryEntry, type PointInTime, type RegistryView } from './point-in-time.js';
+import { foldAt, historyOf, registryAt, registryHistory, registryReadBatch, type HistoryEntry, type PointInTime, type RegistryRecord, type RegistryView } from './point-in-time.js';
 import { decodeRegistryEvent, encodeRegistryEvent, type RegistryEvent } from './registry-events.js';
 import {
   applyInPlace,
@@ -40,7 +40,9 @@ export interface RegistryOptions {
   readonly validateModule?: ModuleValidator;
   readonly logger: Logger;
   readonly maxModuleBytes?: number;
-  /** How often the tail asks the log for new events when idle (visibility of other instances' writes). */
+  /** How long one tail read waits at the end of the log for a new event (a long poll). Default 250 ms. */
+  readonly tailWaitMs?: number;
+  /** Pause between reads after a failed read (doubling) or on a log that returns at once. Default 50 ms. */
   readonly pollIntervalMs?: number;
   /** How long a command waits for its own event to come back from the log. */
   readonly commandTimeoutMs?: number;
@@ -121,7 +123,8 @@ export function createRegistry(options: RegistryOptions): Registry {
   const modules: ModuleStore = createModuleStore({ log, topic: `${prefix}${modulesTopicName}`, ...(options.moduleCacheBytes === undefined ? {} : { cacheBytes: options.moduleCacheBytes }) });
   const validateModule = options.validateModule ?? defaultValidator;
   const maxModuleBytes = options.maxModuleBytes ?? defaultMaxModuleBytes;
-  const pollIntervalMs = options.pollIntervalMs ?? 50;
+  const tailWaitMs = options.tailWaitMs ?? 250;
+  const idlePollMs = options.pollIntervalMs ?? 50;
   const commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
   const now = options.now ?? Date.now;
 
@@ -134,6 +137,9 @@ export function createRegistry(options: RegistryOptions): Registry {
   let hashCache: string | undefined;
   let indexCache: RegistryTriggerIndex | undefined;
   const recentOutcomes = new Map<number, ApplyOutcome>();
+  // Every folded record, for at() and history() without reading the log again (on Kafka a second
+  // reader of the same partition in one client would also move the tail's cursor).
+  const records: RegistryRecord[] = [];
   const waiters = new Set<{ offset: number; resolve: () => void; reject: (error: Error) => void }>();
   const listeners = new Set<(change: RegistryChange) => void>();
   const changes = new Subject<RegistryChange>();
@@ -145,6 +151,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   function fold(record: LogRecord): void {
     const event = decodeRegistryEvent(record.value);
     const outcome = applyInPlace(draft, event);
+    records.push({ offset: record.offset, timestamp: record.timestamp, event });
     next = record.offset + 1;
     if (!outcome.accepted) {
       logger.debug({ offset: record.offset, name: event?.name, reason: outcome.reason }, 'registry event rejected by the fold');
@@ -197,19 +204,21 @@ export function createRegistry(options: RegistryOptions): Registry {
     });
   }
 
-  async function readOnce(): Promise<number> {
-    const records = await log.read(topic, 0, next, { maxRecords: registryReadBatch });
+  async function readOnce(maxWaitMs = 0): Promise<number> {
+    const records = await log.read(topic, 0, next, { maxRecords: registryReadBatch, maxWaitMs });
     for (const record of records) if (record.offset >= next) fold(record);
     if (records.length > 0) settleWaiters();
     return records.length;
   }
 
+  /** Follows the log with long polls (a new record ends the wait at once); sleeps only after a failure or on a log that cannot wait. */
   async function tail(): Promise<void> {
     let failures = 0;
     while (!closed) {
       let count = 0;
+      const began = performance.now();
       try {
-        count = await readOnce();
+        count = await readOnce(tailWaitMs);
         failures = 0;
       } catch (error) {
         if (closed) break;
@@ -217,7 +226,9 @@ export function createRegistry(options: RegistryOptions): Registry {
         logger.warn({ err: error, topic, offset: next }, 'reading the registry failed; retrying');
       }
       if (count > 0 || closed) continue;
-      const delay = failures === 0 ? pollIntervalMs : Math.min(5_000, pollIntervalMs * 2 ** failures);
+      const waited = performance.now() - began;
+      if (failures === 0 && waited >= tailWaitMs / 2) continue;
+      const delay = failures === 0 ? idlePollMs : Math.min(5_000, idlePollMs * 2 ** failures);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, delay);
         function done(): void {
@@ -408,8 +419,16 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     position: () => next,
     sync,
-    at: (point) => registryAt(log, topic, point),
-    history: (name) => registryHistory(log, topic, name),
+    async at(point) {
+      if (!ready) return registryAt(log, topic, point);
+      await sync();
+      return foldAt(records, point);
+    },
+    async history(name) {
+      if (!ready) return registryHistory(log, topic, name);
+      await sync();
+      return historyOf(records, name);
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
