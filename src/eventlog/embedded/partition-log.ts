@@ -22,7 +22,8 @@ export interface StagedWrite {
   readonly frames: readonly EncodedFrame[];
 }
 
-const MIN_READ_WINDOW = 64 * 1024;
+/** Reads go in windows of this size (one pread each), whatever maxBytes is: a bigger window only over-reads. */
+const READ_WINDOW = 1024 * 1024;
 
 /**
  * One partition: its segments (the last one takes appends), the end offset readers may see, and
@@ -158,7 +159,7 @@ export class PartitionLog {
         const limit = segment.size;
         let pos = segment.positionFor(from);
         while (pos < limit && out.length < maxRecords && bytes < maxBytes) {
-          let window = Math.min(limit - pos, Math.max(maxBytes - bytes, MIN_READ_WINDOW));
+          let window = Math.min(limit - pos, READ_WINDOW);
           let buf = await segment.readAt(pos, window);
           let at = 0;
           while (at < buf.length && out.length < maxRecords && bytes < maxBytes) {

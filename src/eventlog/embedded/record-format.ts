@@ -10,8 +10,8 @@ import type { Headers, LogRecord } from '../event-log.js';
  *  16  f64 timestamp    ms since the epoch
  *  24  i32 keyLength    -1 = null key
  *  28  i32 valueLength  -1 = null value (a tombstone)
- *  32  u32 headersLength  UTF-8 JSON object, 0 = no headers
- *  36  key | value | headers
+ *  32  u32 headersLength  0 = no headers
+ *  36  key | value | headers: per header u16 nameLength, name, u32 valueLength, value (UTF-8)
  *
  * A frame whose size, bounds or CRC do not check out ends the valid part of a segment: on open,
  * the log truncates the file there (a torn tail from a crash mid-write).
@@ -31,7 +31,7 @@ export interface FrameInput {
 
 export function encodeFrame(input: FrameInput): Buffer {
   const key = input.key === null ? null : Buffer.from(input.key, 'utf8');
-  const headers = input.headers !== undefined && Object.keys(input.headers).length > 0 ? Buffer.from(JSON.stringify(input.headers), 'utf8') : null;
+  const headers = input.headers === undefined ? null : encodeHeaders(input.headers);
   const keyLength = key?.length ?? 0;
   const valueLength = input.value?.length ?? 0;
   const headersLength = headers?.length ?? 0;
@@ -97,6 +97,37 @@ export function decodeFrame(buf: Buffer, at: number, view: FrameView, topic: str
   p += Math.max(view.keyLength, 0);
   const value = view.valueLength < 0 ? null : Buffer.from(buf.subarray(p, p + view.valueLength));
   p += Math.max(view.valueLength, 0);
-  const headers = view.headersLength === 0 ? {} : (JSON.parse(buf.toString('utf8', p, p + view.headersLength)) as Headers);
+  const headers = view.headersLength === 0 ? {} : decodeHeaders(buf, p, p + view.headersLength);
   return { topic, partition, offset: view.offset, timestamp: view.timestamp, key, value, headers };
+}
+
+function encodeHeaders(headers: Headers): Buffer | null {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return null;
+  const parts: Buffer[] = [];
+  for (const [name, value] of entries) {
+    const n = Buffer.from(name, 'utf8');
+    const v = Buffer.from(String(value), 'utf8');
+    const head = Buffer.allocUnsafe(2);
+    head.writeUInt16LE(n.length);
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32LE(v.length);
+    parts.push(head, n, len, v);
+  }
+  return Buffer.concat(parts);
+}
+
+// Binary rather than JSON: JSON.parse per record was the largest cost of a replay.
+function decodeHeaders(buf: Buffer, start: number, end: number): Headers {
+  const out: Record<string, string> = {};
+  let p = start;
+  while (p + 6 <= end) {
+    const nameLength = buf.readUInt16LE(p);
+    const name = buf.toString('utf8', p + 2, p + 2 + nameLength);
+    p += 2 + nameLength;
+    const valueLength = buf.readUInt32LE(p);
+    out[name] = buf.toString('utf8', p + 4, p + 4 + valueLength);
+    p += 4 + valueLength;
+  }
+  return out;
 }
