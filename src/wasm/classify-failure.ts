@@ -51,7 +51,7 @@ export function classifyFailure(evidence: FailureEvidence): Classified {
   if (abortMessage !== undefined && abortMemory.test(abortMessage)) {
     return { kind: 'OutOfMemory', message: `the function aborted at ${mib(memoryBytes)} of its ${mib(capBytes)} memory limit: ${abortMessage}. Raise config.memoryMb or use less memory.` };
   }
-  if (capBytes - memoryBytes < nearCapBytes(capBytes)) {
+  if (capBytes > 0 && capBytes - memoryBytes < nearCapBytes(capBytes)) {
     const why = abortMessage !== undefined ? `aborted (${abortMessage})` : `trapped (${text})`;
     return { kind: 'OutOfMemory', message: `the function ${why} with its memory at ${mib(memoryBytes)} of its ${mib(capBytes)} limit, where memory.grow fails. Raise config.memoryMb or use less memory.` };
   }

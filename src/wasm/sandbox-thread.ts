@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
 import { redactJournalEntry } from './host/redact.js';
@@ -25,18 +24,8 @@ import {
   type WorkerJournalEntry,
 } from './sandbox-protocol.js';
 import type { CompiledModule, SandboxJob, SandboxResult } from './sandbox-types.js';
+import { sandboxWorkerUrl } from './worker-source.js';
 
-const here = import.meta.url;
-const fromSource = here.endsWith('.ts');
-/**
- * Built, the worker is sandbox-worker.js next to this file. Run from source under tsx (tests,
- * benchmarks), Node 20 does not apply the parent's `--import tsx` ESM hooks inside workers, so the
- * worker registers tsx's require hook and loads the TypeScript file as CommonJS.
- */
-const workerSource: string | URL = fromSource
-  ? `require(${JSON.stringify(fileURLToPath(import.meta.resolve('tsx/cjs/api')))}).register();\n` +
-    `require(${JSON.stringify(fileURLToPath(new URL('./sandbox-worker.ts', here)))});`
-  : new URL('./sandbox-worker.js', here);
 const encoder = new TextEncoder();
 
 export interface ThreadOptions {
@@ -105,9 +94,10 @@ export class SandboxThread {
       maxLogMessageBytes: options.maxLogMessageBytes,
       availableHostCalls,
     };
-    this.worker = new Worker(workerSource, {
-      eval: fromSource,
+    this.worker = new Worker(sandboxWorkerUrl(), {
       workerData: init,
+      // Plain JavaScript needs none of the parent's flags (`--import tsx` alone costs ~200 ms per start).
+      execArgv: [],
       transferList: [port2],
       // The wasm stack is the thread's native stack: this is what makes stackKb a hard limit.
       // Node keeps 192 KiB of a worker's stack as a guard below V8's limit (a thread under

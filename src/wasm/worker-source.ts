@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as TypeScript from 'typescript';
+
+/** The files the worker thread loads, in dependency order; all siblings of this file. */
+const workerFiles = ['sandbox-protocol', 'classify-failure', 'sandbox-worker'] as const;
+
+let cached: URL | undefined;
+
+/**
+ * Where the sandbox worker's code is. Built, it is sandbox-worker.js next to this file. Run from
+ * source (tests and benchmarks under tsx), Node 20 does not apply the parent's ESM hooks inside
+ * workers, and loading tsx in every worker costs most of a second per (re)start. So the three
+ * worker files are transpiled once per process with the TypeScript compiler (a dev dependency,
+ * present wherever .ts sources run) into CommonJS files in the temp directory.
+ */
+export function sandboxWorkerUrl(): URL {
+  if (cached !== undefined) return cached;
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) {
+    cached = new URL('./sandbox-worker.js', here);
+    return cached;
+  }
+  const sources = workerFiles.map((name) => readFileSync(fileURLToPath(new URL(`./${name}.ts`, here)), 'utf8'));
+  const digest = createHash('sha256').update(sources.join('\0')).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), `aerofn-sandbox-worker-${digest}`);
+  const entry = join(dir, 'sandbox-worker.cjs');
+  try {
+    readFileSync(entry);
+  } catch {
+    const ts = createRequire(here)('typescript') as typeof TypeScript;
+    mkdirSync(dir, { recursive: true });
+    workerFiles.forEach((name, i) => {
+      const { outputText } = ts.transpileModule(sources[i] as string, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+        fileName: `${name}.ts`,
+      });
+      const js = outputText.replace(/require\("\.\/([a-z-]+)\.js"\)/g, 'require("./$1.cjs")');
+      // Write then rename, so a concurrent test process never loads a half-written file.
+      const target = join(dir, `${name}.cjs`);
+      writeFileSync(`${target}.${process.pid}.tmp`, js);
+      renameSync(`${target}.${process.pid}.tmp`, target);
+    });
+  }
+  cached = new URL(`file://${entry}`);
+  return cached;
+}
