@@ -11,6 +11,11 @@ export interface TopicSpec {
   readonly partitions?: number; // default 1
   readonly compacted?: boolean; // keep the newest record per key
   readonly maxMessageBytes?: number;
+  /**
+   * Delete records older than this (whole segments on the embedded log, Kafka's retention.ms).
+   * Default: keep everything — the registry is an audit trail and replays need its full history.
+   */
+  readonly retentionMs?: number;
 }
 
 export type Headers = Record<string, string>;

@@ -37,11 +37,16 @@ export interface EmbeddedEventLogOptions {
   readonly defaultMaxMessageBytes?: number;
 }
 
-interface TopicState {
-  readonly name: string;
+/** What topic.json holds. */
+interface TopicMeta {
   readonly partitions: number;
   readonly compacted: boolean;
   readonly maxMessageBytes: number;
+  readonly retentionMs?: number;
+}
+
+interface TopicState extends TopicMeta {
+  readonly name: string;
   readonly logs: PartitionLog[];
 }
 
@@ -93,7 +98,7 @@ export class EmbeddedEventLog implements EventLog {
       if (name.startsWith('.')) continue;
       const meta = await readFile(join(this.root, name, 'topic.json'), 'utf8').catch(() => null);
       if (meta === null) continue;
-      await this.openTopic(name, JSON.parse(meta) as { partitions: number; compacted: boolean; maxMessageBytes: number });
+      await this.openTopic(name, JSON.parse(meta) as TopicMeta);
     }
     const pending = await readJournal(join(this.root, '.txn'));
     if (pending !== null) {
@@ -105,7 +110,7 @@ export class EmbeddedEventLog implements EventLog {
         if (log.endOffset > first) {
           await log.truncateFrom(first);
           await log.close();
-          log = await PartitionLog.open(log.dir, topic.name, append.partition, topic.compacted, this.logger);
+          log = await PartitionLog.open(log.dir, topic.name, append.partition, topic, this.logger);
           topic.logs[append.partition] = log;
         }
         const staged = await log.stage(append.frames, Number.MAX_SAFE_INTEGER);
@@ -118,9 +123,9 @@ export class EmbeddedEventLog implements EventLog {
     await clearJournal(join(this.root, '.txn'), this.fsync);
   }
 
-  private async openTopic(name: string, meta: { partitions: number; compacted: boolean; maxMessageBytes: number }): Promise<TopicState> {
+  private async openTopic(name: string, meta: TopicMeta): Promise<TopicState> {
     const logs: PartitionLog[] = [];
-    for (let p = 0; p < meta.partitions; p++) logs.push(await PartitionLog.open(join(this.root, name, String(p)), name, p, meta.compacted, this.logger));
+    for (let p = 0; p < meta.partitions; p++) logs.push(await PartitionLog.open(join(this.root, name, String(p)), name, p, meta, this.logger));
     const state: TopicState = { name, ...meta, logs };
     this.topics.set(name, state);
     return state;
@@ -144,7 +149,12 @@ export class EmbeddedEventLog implements EventLog {
     if (!Number.isInteger(partitions) || partitions < 1) throw new EventLogError('INVALID_ARGUMENT', `topic "${spec.name}": partitions must be a whole number ≥ 1`);
     let creating = this.creating.get(spec.name);
     if (creating === undefined) {
-      const meta = { partitions, compacted: spec.compacted ?? false, maxMessageBytes: spec.maxMessageBytes ?? this.options.defaultMaxMessageBytes ?? 64 * 1024 * 1024 };
+      const meta: TopicMeta = {
+        partitions,
+        compacted: spec.compacted ?? false,
+        maxMessageBytes: spec.maxMessageBytes ?? this.options.defaultMaxMessageBytes ?? 64 * 1024 * 1024,
+        ...(spec.retentionMs === undefined ? {} : { retentionMs: spec.retentionMs }),
+      };
       creating = (async () => {
         await mkdir(join(this.root, spec.name), { recursive: true });
         await this.openTopic(spec.name, meta);

@@ -40,12 +40,13 @@ export class PartitionLog {
     readonly partition: number,
     readonly dir: string,
     readonly latestByKey: Map<string, number> | null,
+    private readonly retentionMs: number | undefined,
     private readonly logger: Logger,
   ) {}
 
-  static async open(dir: string, topic: string, partition: number, compacted: boolean, logger: Logger): Promise<PartitionLog> {
+  static async open(dir: string, topic: string, partition: number, settings: { compacted: boolean; retentionMs?: number | undefined }, logger: Logger): Promise<PartitionLog> {
     await mkdir(dir, { recursive: true });
-    const log = new PartitionLog(topic, partition, dir, compacted ? new Map() : null, logger);
+    const log = new PartitionLog(topic, partition, dir, settings.compacted ? new Map() : null, settings.retentionMs, logger);
     const names = (await readdir(dir)).sort();
     for (const name of names) if (name.endsWith('.cleaned') || name.endsWith('.tmp')) await removeIfExists(join(dir, name));
     const files = names.filter((name) => /^\d{20}\.log$/.test(name));
@@ -116,6 +117,7 @@ export class PartitionLog {
     if (staged.newSegment) {
       this.segments = [...this.segments, staged.segment];
       if (this.latestByKey !== null) this.scheduleCompaction();
+      if (this.retentionMs !== undefined) void this.applyRetention().catch((error: unknown) => this.logger.error({ err: error, topic: this.topic }, 'deleting expired segments failed'));
     }
     let position = staged.startSize;
     for (const frame of staged.frames) {
@@ -269,6 +271,18 @@ export class PartitionLog {
       this.segments = this.segments.map((s) => (s === segment ? replacement : s));
       await segment.retire();
       this.logger.debug({ topic: this.topic, partition: this.partition, segment: segment.path, dropped }, 'compacted a segment');
+    }
+  }
+
+  /** Deletes sealed segments, oldest first, whose newest record is past the retention time. */
+  private async applyRetention(): Promise<void> {
+    const cutoff = Date.now() - this.retentionMs!;
+    while (this.segments.length > 1 && this.segments[0]!.maxTimestamp < cutoff) {
+      const expired = this.segments[0]!;
+      this.segments = this.segments.slice(1);
+      await expired.retire();
+      await unlink(expired.path);
+      this.logger.debug({ topic: this.topic, partition: this.partition, segment: expired.path }, 'deleted a segment past retention');
     }
   }
 

@@ -94,8 +94,8 @@ export class KafkaEventLog implements EventLog {
     checkTopicName(spec.name);
     const configEntries = [{ name: 'cleanup.policy', value: spec.compacted ? 'compact' : 'delete' }];
     if (spec.maxMessageBytes !== undefined) configEntries.push({ name: 'max.message.bytes', value: String(spec.maxMessageBytes) });
-    // Kafka's default retention (7 days) would silently drop the audit trail: keep everything.
-    if (!spec.compacted) configEntries.push({ name: 'retention.ms', value: '-1' });
+    // Kafka's default retention (7 days) would silently drop the audit trail: keep everything unless told.
+    if (!spec.compacted || spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs ?? -1) });
     try {
       await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.name, numPartitions: spec.partitions ?? 1, configEntries }] });
     } catch (error) {

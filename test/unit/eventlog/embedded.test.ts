@@ -46,7 +46,7 @@ describe('embedded event log', () => {
     await log.close();
     const [segment] = await segmentsOf(dir, 't');
     const bytes = await readFile(segment!);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await writeFile(segment!, bytes);
     log = await open(dir);
     assert.deepEqual((await readAll(log, 't', 0, 0)).map((r) => r.value!.toString()), ['kept']);
@@ -73,6 +73,23 @@ describe('embedded event log', () => {
     await log.close();
     log = await open(dir, { segmentBytes: 2048 });
     await check();
+    await log.close();
+  });
+
+  it('deletes whole sealed segments past retentionMs and moves the start offset', async () => {
+    const dir = freshDir();
+    const log = await open(dir, { segmentBytes: 2048 });
+    await log.ensureTopic({ name: 'r', retentionMs: 60_000 });
+    const old = Date.now() - 3_600_000;
+    for (let i = 0; i < 40; i++) await log.append('r', [{ value: 'o'.repeat(200), timestamp: old + i }]);
+    for (let i = 0; i < 40; i++) await log.append('r', [{ value: 'n'.repeat(200) }]);
+    const deadline = Date.now() + 5000;
+    while ((await log.startOffsets('r'))[0] === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const [start] = await log.startOffsets('r');
+    assert.ok(start! > 0 && start! <= 40, `start offset moved to ${start}`);
+    const records = await readAll(log, 'r', 0, start!);
+    assert.equal(records.filter((r) => r.value!.toString().startsWith('n')).length, 40);
+    assert.equal(records[0]!.offset, start);
     await log.close();
   });
 
