@@ -112,7 +112,12 @@ export function fromProtoConfig(config: pb.FunctionConfig | undefined): Function
 
 export function toProtoTopology(snapshot: TopologySnapshot): pb.Topology {
   return {
-    nodes: snapshot.nodes.map((node) => ({ name: node.name, type: node.type, inputs: [...node.inputs], metrics: { ...node.metrics } })),
+    nodes: snapshot.nodes.map((node) => ({
+      name: node.name,
+      type: node.type,
+      inputs: [...node.inputs],
+      metrics: Object.entries(node.metrics).map(([name, value]) => ({ name, value })),
+    })),
     descriptionJson: JSON.stringify(snapshot.description ?? null),
     capturedAt: snapshot.capturedAt,
   };

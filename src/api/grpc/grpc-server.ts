@@ -2,12 +2,13 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { FunctionError, toFunctionError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import { FunctionsService as functionsDefinition, type FunctionsServer, type Topology } from '../../gen/aerodb/functions/v1/functions.js';
 import { authenticate, authenticateServiceRole, type Authenticator } from '../authenticate.js';
 import type { FunctionsService } from '../functions-service.js';
+import { fixMapEntryNames } from './reflection-descriptors.js';
 import { fromProtoConfig, fromProtoTrigger, toFunctionInfo, toProtoRegistryEvent, toProtoTopology } from './grpc-convert.js';
 
 export const grpcServiceName = 'aerodb.functions.v1.Functions';
@@ -167,8 +168,9 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const health = new HealthImplementation({ '': 'NOT_SERVING', [grpcServiceName]: 'NOT_SERVING' });
   health.addToServer(server);
   // Reflection reads the same .proto the code was generated from, so grpcurl needs no local copy.
-  const packageDefinition = loadSync(protoPath, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
-  new ReflectionService(packageDefinition).addToServer(server);
+  // The health proto is included so that `grpcurl list` and `describe` show it as well.
+  const packageDefinition = loadSync([protoPath, healthProtoPath], { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  new ReflectionService(fixMapEntryNames(packageDefinition)).addToServer(server);
 
   return {
     server,

@@ -18,8 +18,8 @@ function printTopology(topology: TopologyMessage): void {
       node.name,
       node.type,
       node.inputs.join(',') || '-',
-      Object.entries(node.metrics)
-        .map(([key, value]) => `${key}=${Number.isInteger(value) ? value : value.toFixed(2)}`)
+      node.metrics
+        .map(({ name: key, value }) => `${key}=${Number.isInteger(value) ? value : value.toFixed(2)}`)
         .join(' '),
     ]),
   );

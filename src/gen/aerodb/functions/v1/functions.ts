@@ -153,12 +153,15 @@ export interface TopologyNode {
   /** source, processor or sink */
   type: string;
   inputs: string[];
-  /** Counters and gauges of the stage (events in/out, errors, lag, latency). */
-  metrics: { [key: string]: number };
+  /**
+   * Counters and gauges of the stage (in, out, errors, inFlight, p50Ms, p99Ms).
+   * A list rather than a map: server reflection through protobufjs mangles map entry names.
+   */
+  metrics: Metric[];
 }
 
-export interface TopologyNode_MetricsEntry {
-  key: string;
+export interface Metric {
+  name: string;
   value: number;
 }
 
@@ -2038,7 +2041,7 @@ export const WatchTopologyRequest: MessageFns<WatchTopologyRequest> = {
 };
 
 function createBaseTopologyNode(): TopologyNode {
-  return { name: "", type: "", inputs: [], metrics: {} };
+  return { name: "", type: "", inputs: [], metrics: [] };
 }
 
 export const TopologyNode: MessageFns<TopologyNode> = {
@@ -2052,9 +2055,9 @@ export const TopologyNode: MessageFns<TopologyNode> = {
     for (const v of message.inputs) {
       writer.uint32(26).string(v!);
     }
-    globalThis.Object.entries(message.metrics).forEach(([key, value]: [string, number]) => {
-      TopologyNode_MetricsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
-    });
+    for (const v of message.metrics) {
+      Metric.encode(v!, writer.uint32(34).fork()).join();
+    }
     return writer;
   },
 
@@ -2100,10 +2103,7 @@ export const TopologyNode: MessageFns<TopologyNode> = {
               break;
             }
 
-            const entry4 = TopologyNode_MetricsEntry.decode(reader, reader.uint32());
-            if (entry4.value !== undefined) {
-              message.metrics[entry4.key] = entry4.value;
-            }
+            message.metrics.push(Metric.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -2123,20 +2123,7 @@ export const TopologyNode: MessageFns<TopologyNode> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       type: isSet(object.type) ? globalThis.String(object.type) : "",
       inputs: globalThis.Array.isArray(object?.inputs) ? object.inputs.map((e: any) => globalThis.String(e)) : [],
-      metrics: isObject(object.metrics)
-        ? (globalThis.Object.entries(object.metrics) as [string, any][]).reduce(
-          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.Number(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
+      metrics: globalThis.Array.isArray(object?.metrics) ? object.metrics.map((e: any) => Metric.fromJSON(e)) : [],
     };
   },
 
@@ -2151,14 +2138,8 @@ export const TopologyNode: MessageFns<TopologyNode> = {
     if (message.inputs?.length) {
       obj.inputs = message.inputs;
     }
-    if (message.metrics) {
-      const entries = globalThis.Object.entries(message.metrics) as [string, number][];
-      if (entries.length > 0) {
-        obj.metrics = {};
-        entries.forEach(([k, v]) => {
-          obj.metrics[k] = floatToJson(v);
-        });
-      }
+    if (message.metrics?.length) {
+      obj.metrics = message.metrics.map((e) => Metric.toJSON(e));
     }
     return obj;
   },
@@ -2171,27 +2152,19 @@ export const TopologyNode: MessageFns<TopologyNode> = {
     message.name = object.name ?? "";
     message.type = object.type ?? "";
     message.inputs = object.inputs?.map((e) => e) || [];
-    message.metrics = (globalThis.Object.entries(object.metrics ?? {}) as [string, number][]).reduce(
-      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
-        if (value !== undefined) {
-          acc[key] = globalThis.Number(value);
-        }
-        return acc;
-      },
-      {},
-    );
+    message.metrics = object.metrics?.map((e) => Metric.fromPartial(e)) || [];
     return message;
   },
 };
 
-function createBaseTopologyNode_MetricsEntry(): TopologyNode_MetricsEntry {
-  return { key: "", value: 0 };
+function createBaseMetric(): Metric {
+  return { name: "", value: 0 };
 }
 
-export const TopologyNode_MetricsEntry: MessageFns<TopologyNode_MetricsEntry> = {
-  encode(message: TopologyNode_MetricsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.key !== "") {
-      writer.uint32(10).string(message.key);
+export const Metric: MessageFns<Metric> = {
+  encode(message: Metric, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
     }
     if (message.value !== 0) {
       writer.uint32(17).double(message.value);
@@ -2199,7 +2172,7 @@ export const TopologyNode_MetricsEntry: MessageFns<TopologyNode_MetricsEntry> = 
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): TopologyNode_MetricsEntry {
+  decode(input: BinaryReader | Uint8Array, length?: number): Metric {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2208,7 +2181,7 @@ export const TopologyNode_MetricsEntry: MessageFns<TopologyNode_MetricsEntry> = 
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTopologyNode_MetricsEntry();
+      const message = createBaseMetric();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2217,7 +2190,7 @@ export const TopologyNode_MetricsEntry: MessageFns<TopologyNode_MetricsEntry> = 
               break;
             }
 
-            message.key = reader.string();
+            message.name = reader.string();
             continue;
           }
           case 2: {
@@ -2240,17 +2213,17 @@ export const TopologyNode_MetricsEntry: MessageFns<TopologyNode_MetricsEntry> = 
     }
   },
 
-  fromJSON(object: any): TopologyNode_MetricsEntry {
+  fromJSON(object: any): Metric {
     return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
       value: isSet(object.value) ? globalThis.Number(object.value) : 0,
     };
   },
 
-  toJSON(message: TopologyNode_MetricsEntry): unknown {
+  toJSON(message: Metric): unknown {
     const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
+    if (message.name !== "") {
+      obj.name = message.name;
     }
     if (message.value !== 0) {
       obj.value = floatToJson(message.value);
@@ -2258,12 +2231,12 @@ export const TopologyNode_MetricsEntry: MessageFns<TopologyNode_MetricsEntry> = 
     return obj;
   },
 
-  create(base?: DeepPartial<TopologyNode_MetricsEntry>): TopologyNode_MetricsEntry {
-    return TopologyNode_MetricsEntry.fromPartial(base ?? {});
+  create(base?: DeepPartial<Metric>): Metric {
+    return Metric.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<TopologyNode_MetricsEntry>): TopologyNode_MetricsEntry {
-    const message = createBaseTopologyNode_MetricsEntry();
-    message.key = object.key ?? "";
+  fromPartial(object: DeepPartial<Metric>): Metric {
+    const message = createBaseMetric();
+    message.name = object.name ?? "";
     message.value = object.value ?? 0;
     return message;
   },
@@ -3228,10 +3201,6 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
-}
-
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
