@@ -1,0 +1,77 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RlsContext } from '../../src/auth/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { openDatabase, type Database } from '../../src/db/index.js';
+import { createInMemoryFunctions, createInvoker, type InvocationRecord, type SandboxInvoker } from '../../src/invoker/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { createHostFunctions } from '../../src/wasm/host/index.js';
+import { dbCall, proxyWasm } from '../unit/host/guest-proxy.js';
+import { testDatabaseUrl } from './postgres-test-db.js';
+
+const userA = randomUUID();
+const userB = randomUUID();
+const asA: RlsContext = { role: 'authenticated', sub: userA, claims: { role: 'authenticated', sub: userA } };
+const asService: RlsContext = { role: 'service_role', sub: null, claims: { role: 'service_role' } };
+
+function answer(record: InvocationRecord): Record<string, unknown> {
+  assert.equal(record.outcome.ok, true, JSON.stringify(record.outcome));
+  return record.outcome.ok ? (JSON.parse(record.outcome.output) as Record<string, unknown>) : {};
+}
+
+describe('db_query through the real sandbox on PostgreSQL', () => {
+  let db: Database;
+  let invoker: SandboxInvoker;
+  const schema = `pge2e_${randomBytes(4).toString('hex')}`;
+
+  before(async () => {
+    db = await openDatabase({ config: { database: { url: testDatabaseUrl, poolSize: 4 } }, dataDir: '', logger: silentLogger() });
+    await db.adminScript(`
+      create schema ${schema};
+      grant usage on schema ${schema} to authenticated, service_role;
+      create table ${schema}.notes (id bigserial primary key, owner uuid not null default auth.uid(), body text not null);
+      alter table ${schema}.notes enable row level security;
+      create policy own on ${schema}.notes for all to authenticated using (owner = auth.uid()) with check (owner = auth.uid());
+      grant select, insert, update, delete on ${schema}.notes to authenticated, service_role;
+      grant usage on all sequences in schema ${schema} to authenticated, service_role;
+      insert into ${schema}.notes (owner, body) values ('${userA}', 'a1'), ('${userB}', 'b1');
+    `);
+    const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
+    const functions = createInMemoryFunctions(config.defaults);
+    invoker = createInvoker({ functions, hostFunctions: createHostFunctions({ database: db, httpFetchMaxResponseBytes: 1024, environment: {} }), config, logger: silentLogger() });
+    const wasm = await proxyWasm();
+    await functions.deploy('proxy', wasm);
+    await functions.deploy('proxy-short', wasm, { config: { timeoutMs: 300 } });
+    await invoker.ready();
+  });
+  after(async () => {
+    await invoker.close();
+    await db.adminScript(`drop schema ${schema} cascade`);
+    await db.close();
+  });
+
+  const invoke = (functionName: string, payload: string, rls: RlsContext) => invoker.invoke({ functionName, payload, trigger: 'http', rls });
+
+  it("keeps a function invoked as A away from B's rows; the service role reaches them", async () => {
+    assert.deepEqual(answer(await invoke('proxy', dbCall(`select body from ${schema}.notes order by id`), asA)).rows, [{ body: 'a1' }]);
+    assert.equal(answer(await invoke('proxy', dbCall(`update ${schema}.notes set body = 'x' where owner = $1`, [userB]), asA)).rowCount, 0);
+    assert.equal(answer(await invoke('proxy', dbCall(`delete from ${schema}.notes where owner = $1`, [userB]), asA)).rowCount, 0);
+    const forged = answer(await invoke('proxy', dbCall(`insert into ${schema}.notes (owner, body) values ($1, 'forged')`, [userB]), asA));
+    assert.equal((forged['error'] as { code: string }).code, '42501');
+    assert.equal(answer(await invoke('proxy', dbCall(`update ${schema}.notes set body = 'by service' where owner = $1`, [userB]), asService)).rowCount, 1);
+  });
+
+  it('cancels a statement at the invocation timeout and keeps none of its work', async () => {
+    const started = Date.now();
+    const record = await invoke('proxy-short', dbCall(`insert into ${schema}.notes (owner, body) select $1, 'late' from pg_sleep(5)`, [userA]), asA);
+    assert.equal(record.outcome.ok, false);
+    if (!record.outcome.ok) assert.equal(record.outcome.error.kind, 'Timeout');
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    // The server-side statement is gone too: no backend still sleeping for this schema's insert.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const running = await db.admin("select count(*)::int as n from pg_stat_activity where query like $1 and state = 'active'", [`%${schema}.notes (owner, body) select%`]);
+    assert.equal(running.rows[0]?.['n'], 0);
+    assert.equal((await db.admin(`select count(*)::int as n from ${schema}.notes where body = 'late'`)).rows[0]?.['n'], 0);
+  });
+});
