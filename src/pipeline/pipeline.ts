@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BehaviorSubject, bufferTime, concatMap, from, isObservable, map, Subject, type Observable, type Subscription as RxSubscription } from 'rxjs';
+import { BehaviorSubject, interval, isObservable, map, merge, Subject, takeUntil, type Observable, type Subscription as RxSubscription } from 'rxjs';
 import type { AeroConfig } from '../config/index.js';
 import type { EventLog, Subscription } from '../eventlog/index.js';
 import type { InvocationRecord, Invoker } from '../invoker/index.js';
@@ -9,6 +9,7 @@ import { createTriggerIndex, type TriggerIndex } from '../triggers/index.js';
 import { FunctionMetrics } from './function-metrics.js';
 import { decodeRecords } from './operators/decode-records.js';
 import { fanOutInvoke } from './operators/fan-out-invoke.js';
+import { flushBatches } from './operators/flush-batches.js';
 import { loopGuard } from './operators/loop-guard.js';
 import { matchTriggers } from './operators/match-triggers.js';
 import { attemptWith } from './invoke-attempt.js';
@@ -122,6 +123,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let registrySubscription: RxSubscription | undefined;
   let chain: RxSubscription | undefined;
   const intake = new Subject<LogRecordLike>();
+  const intakeDone = new Subject<void>();
   const paused = new BehaviorSubject<boolean>(false);
   let lastMetricsAt = 0;
   let resolveDrained: () => void = () => undefined;
@@ -141,7 +143,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
   };
 
-  const flush = async (completions: readonly Completion[]): Promise<void> => {
+  const flush = async (completions: readonly Completion[], forceMetrics = false): Promise<void> => {
     for (const completion of completions) {
       for (const record of completion.invocations) {
         functionMetrics.recordInvocation(record);
@@ -150,7 +152,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       for (const letter of completion.deadLetters) if (letter.function !== null) functionMetrics.recordDeadLetter(letter.function.name);
     }
     const now = Date.now();
-    const dueMetrics = now - lastMetricsAt >= metricsIntervalMs || (state === 'stopping' && completions.length === 0);
+    const dueMetrics = forceMetrics || now - lastMetricsAt >= metricsIntervalMs;
     const metrics = dueMetrics ? functionMetrics.drainChanged(now) : [];
     if (dueMetrics) lastMetricsAt = now;
     if (completions.length === 0 && metrics.length === 0) return;
@@ -165,8 +167,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         loopGuard(config.maxTriggerDepth, stats.loopGuard),
         matchTriggers(() => index, stats.match),
         fanOutInvoke({ concurrency: config.concurrency, attempt: attemptWith(options.invoker), stats: stats.invoke }),
-        bufferTime(flushIntervalMs, null, maxBatch),
-        concatMap((completions) => from(flush(completions)).pipe(map(() => completions.length))),
+        (completions) => merge(completions, interval(Math.max(100, metricsIntervalMs)).pipe(map(() => 'tick' as const), takeUntil(intakeDone))),
+        flushBatches((batch) => flush(batch), { lingerMs: flushIntervalMs, maxBatch }),
       )
       .subscribe({
         error: (error: unknown) => {
@@ -232,6 +234,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       subscription?.pause();
       paused.next(false);
       intake.complete();
+      intakeDone.next();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         drained.then(() => false),
@@ -243,6 +246,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         chain?.unsubscribe();
         await writer.commit().catch(() => undefined);
       }
+      // The last metric snapshots, so totals on the metrics topic match what ran.
+      else if (state === 'stopping') await flush([], true).catch((error: unknown) => logger.warn({ err: error }, 'could not write the final metric snapshots'));
       registrySubscription?.unsubscribe();
       await subscription?.close();
       if (state === 'stopping') state = 'stopped';

@@ -1,0 +1,45 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Subject, lastValueFrom, toArray } from 'rxjs';
+import { flushBatches } from '../../../src/pipeline/operators/flush-batches.js';
+
+describe('flushBatches', () => {
+  it('runs one flush at a time and gives the next flush everything that arrived meanwhile', async () => {
+    const input = new Subject<number | 'tick'>();
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const flush = async (batch: number[]): Promise<void> => {
+      batches.push(batch);
+      if (batches.length === 1) await new Promise<void>((resolve) => (release = resolve));
+    };
+    const sizes = lastValueFrom(input.pipe(flushBatches(flush, { lingerMs: 1, maxBatch: 100 }), toArray()));
+    input.next(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 2; i <= 50; i += 1) input.next(i);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(batches.length, 1, 'the second flush waits for the first');
+    release();
+    input.complete();
+    assert.deepEqual(await sizes, [1, 49]);
+    assert.deepEqual(batches[1], Array.from({ length: 49 }, (_, i) => i + 2));
+  });
+
+  it('splits at maxBatch and calls flush([]) for a tick', async () => {
+    const input = new Subject<number | 'tick'>();
+    const batches: number[][] = [];
+    const sizes = lastValueFrom(input.pipe(flushBatches(async (batch: number[]) => void batches.push(batch), { lingerMs: 1, maxBatch: 3 }), toArray()));
+    for (let i = 0; i < 7; i += 1) input.next(i);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    input.next('tick');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    input.complete();
+    assert.deepEqual(await sizes, [3, 3, 1, 0]);
+  });
+
+  it('fails the stream when a flush fails', async () => {
+    const input = new Subject<number | 'tick'>();
+    const done = lastValueFrom(input.pipe(flushBatches(async () => { throw new Error('disk full'); }, { lingerMs: 1, maxBatch: 3 })));
+    input.next(1);
+    await assert.rejects(done, /disk full/);
+  });
+});
