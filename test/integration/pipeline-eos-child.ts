@@ -1,0 +1,50 @@
+/**
+ * A pipeline process for the exactly_once crash test (pipeline-exactly-once.test.ts): reads its
+ * settings from the environment, runs until SIGTERM (graceful stop) or SIGKILL (the point).
+ * Prints "ready" once consuming.
+ */
+import { openKafkaEventLog } from '../../src/eventlog/index.js';
+import { createInMemoryFunctions, createInvoker } from '../../src/invoker/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { createPipeline } from '../../src/pipeline/index.js';
+import { compileFixture } from '../fixtures/wasm/compile-fixture.js';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (value === undefined) throw new Error(`${name} is required`);
+  return value;
+};
+
+const log = await openKafkaEventLog({ brokers: env('AEROFN_TEST_KAFKA_BROKERS').split(','), clientId: 'eos-child', logger: silentLogger() });
+const functions = createInMemoryFunctions();
+const invoker = createInvoker({ functions, config: { ...loadConfig({}).sandbox, workers: 1 }, logger: silentLogger() });
+await invoker.ready();
+const echo = await compileFixture('echo');
+await functions.deploy('first', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'] }] });
+await functions.deploy('second', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'], filter: [{ column: 'n', numeric: ['<', 5000] }] }] });
+const base = loadConfig({}).pipeline;
+const pipeline = createPipeline({
+  log,
+  invoker,
+  functions: functions.list(),
+  config: { ...base, mode: (process.env['EOS_MODE'] ?? 'exactly_once') as 'exactly_once', groupId: env('EOS_GROUP'), concurrency: 16 },
+  topicPrefix: env('EOS_PREFIX'),
+  logger: silentLogger(),
+  instanceId: 'crash-test',
+  flushIntervalMs: 50,
+});
+await pipeline.start();
+process.stdout.write('ready\n');
+void pipeline.failed.then((error) => {
+  process.stderr.write(`pipeline failed: ${error.message}\n`);
+  process.exit(2);
+});
+process.on('SIGTERM', () => {
+  void (async () => {
+    await pipeline.stop();
+    await invoker.close();
+    await log.close();
+    process.exit(0);
+  })();
+});
