@@ -25,6 +25,7 @@ export class PartitionReader {
   private streamPos = 0;
   private paused = false;
   private waiters = new Set<() => void>();
+  private reading: Promise<void> = Promise.resolve();
   lastUsed = Date.now();
 
   constructor(
@@ -110,7 +111,14 @@ export class PartitionReader {
     }
   }
 
-  async read(from: number, maxRecords: number, maxBytes: number, maxWaitMs: number): Promise<LogRecord[]> {
+  /** Reads of one partition run one at a time: two interleaved reads at different offsets would keep seeking. */
+  read(from: number, maxRecords: number, maxBytes: number, maxWaitMs: number): Promise<LogRecord[]> {
+    const run = this.reading.then(() => this.readNow(from, maxRecords, maxBytes, maxWaitMs));
+    this.reading = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async readNow(from: number, maxRecords: number, maxBytes: number, maxWaitMs: number): Promise<LogRecord[]> {
     this.lastUsed = Date.now();
     const bufferStart = this.buffer[this.head]?.offset ?? this.streamPos;
     if (from < bufferStart || from > this.streamPos) this.reposition(from);
