@@ -35,7 +35,7 @@ fetch_jars() {
   command -v mvn >/dev/null || { echo "kafka.sh: mvn not found; install Maven (apt-get install maven)" >&2; exit 1; }
   echo "kafka.sh: fetching Apache Kafka $KAFKA_VERSION and its runtime jars from Maven Central into $JARS"
   rm -rf "$JARS" && mkdir -p "$JARS"
-  mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$JARS"
   touch "$JARS_DONE"
 }
