@@ -27,6 +27,8 @@ export interface ModuleStore {
   read(sha256: string, ref: ModuleRef | undefined): Promise<Uint8Array>;
   /** Keeps bytes the caller already has (a deploy on this instance). */
   remember(sha256: string, bytes: Uint8Array): void;
+  /** Whether the bytes are in the cache. */
+  has(sha256: string): boolean;
 }
 
 export function createModuleStore(options: { log: EventLog; topic: string; cacheBytes?: number }): ModuleStore {
@@ -116,6 +118,7 @@ export function createModuleStore(options: { log: EventLog; topic: string; cache
   return {
     topic,
     remember,
+    has: (sha256) => cache.has(sha256),
     async ensureTopic() {
       await log.ensureTopic({ name: topic, partitions: 1, compacted: true, maxMessageBytes: topicMaxMessageBytes });
     },

@@ -410,7 +410,14 @@ export function createRegistry(options: RegistryOptions): Registry {
       indexCache ??= buildTriggerIndex(draft);
       return indexCache;
     },
-    getModule: (sha256) => modules.read(sha256, draft.modules.get(sha256)),
+    getModule(sha256) {
+      const ref = draft.modules.get(sha256);
+      // No accepted deploy names these bytes: do not scan the whole modules topic for them.
+      if (ref === undefined && !modules.has(sha256)) {
+        return Promise.reject(new FunctionError('NotFound', `no deployed function uses module ${sha256}; deploy it first`));
+      }
+      return modules.read(sha256, ref);
+    },
 
     state: () => draft,
     stateHash() {

@@ -73,6 +73,7 @@ export function registrySuite(adapter: string, openPair: OpenPair): void {
       assert.equal(fn.config.timeoutMs, 500);
       assert.deepEqual(a.getFunction('hello'), fn);
       assert.deepEqual(Buffer.from(await a.getModule(fn.sha256)), Buffer.from(wasm));
+      await assert.rejects(a.getModule('0'.repeat(64)), isKind('NotFound'));
       const again = await a.deploy({ name: 'hello', wasm: wasmModule('hello2') });
       assert.equal(again.version, 2);
       assert.equal(a.getFunctionVersion('hello', 1)?.sha256, fn.sha256);
