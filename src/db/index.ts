@@ -6,3 +6,5 @@ export { createChangeRelay, outboxIdHeader, readOutbox, toChangeEvent } from './
 export type { ChangeRelay, ChangeRelayOptions } from './change-relay.js';
 export { qualifiedTable } from './change-capture.js';
 export { checkGuestStatement } from './sql-guard.js';
+export { createCaptureSync } from './capture-sync.js';
+export type { CaptureSource, CaptureSync, CaptureSyncResult } from './capture-sync.js';
