@@ -82,6 +82,16 @@ describe('AssemblyScript SDK', () => {
     });
   });
 
+  it('the build check refuses a module that imports env.seed (Math.random) or exports more than the ABI', async () => {
+    const outFile = join(workDir, 'forbidden.wasm');
+    const { error } = await asc.main(['sdk/assemblyscript/tests/forbidden/index.ts', '--config', 'sdk/assemblyscript/asconfig.json', '--target', 'release', '--outFile', outFile], {});
+    assert.equal(error, null);
+    assert.deepEqual(abiProblems(readFileSync(outFile)), [
+      'imports env.seed (function); only aerodb.* and env.abort are allowed',
+      'exports "extra", which the ABI does not use',
+    ]);
+  });
+
   it('logs at the four levels of the ABI (0 debug … 3 error) as UTF-8', () => {
     const run = call({ op: 'log' });
     assert.equal(run.output, null);
