@@ -22,7 +22,7 @@ import { acquireLock } from './lock-file.js';
 import { LogWriter, type PreparedRecord } from './log-writer.js';
 import { PartitionLog } from './partition-log.js';
 import { FRAME_HEADER_BYTES } from './record-format.js';
-import { writeFileAtomic } from './fs-util.js';
+import { syncDir, writeFileAtomic } from './fs-util.js';
 import { clearJournal, readJournal } from './txn-journal.js';
 
 export interface EmbeddedEventLogOptions {
@@ -158,6 +158,7 @@ export class EmbeddedEventLog implements EventLog {
       creating = (async () => {
         await mkdir(join(this.root, spec.name), { recursive: true });
         await this.openTopic(spec.name, meta);
+        if (this.fsync) for (const dir of [this.root, join(this.root, spec.name)]) await syncDir(dir);
         // topic.json last: a topic without it (a crash in between) is created again on the next ensureTopic.
         await writeFileAtomic(join(this.root, spec.name, 'topic.json'), JSON.stringify(meta), true);
       })().finally(() => this.creating.delete(spec.name));

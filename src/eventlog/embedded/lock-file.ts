@@ -37,7 +37,7 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
     }
     const owner = Number.parseInt((await readFile(path, 'utf8').catch(() => '')).trim(), 10);
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-      throw new EventLogError('LOCKED', `the event log at ${path} is in use by process ${owner}; stop it or set another AEROFN_DATA_DIR`);
+      throw new EventLogError('LOCKED', `the event log at ${path} is in use by process ${owner}; stop it or set another AEROFN_DATA_DIR (if that pid is not an aerofn process, delete ${path})`);
     }
     // Stale: its owner is gone (or the file is empty because the owner died while writing it).
     await unlink(path).catch(() => undefined);
