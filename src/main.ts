@@ -3,11 +3,12 @@
  * host functions → invoker → pipeline → REST + gRPC. The only file that knows every domain.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { map, startWith } from 'rxjs';
 import { collectProcessMetrics, createFunctionsFacade, createGrpcServer, createInvocationMetrics, createRestServer, type GrpcServer } from './api/index.js';
 import { createJwtVerifier } from './auth/index.js';
 import { ConfigError, loadConfig, type AeroConfig } from './config/index.js';
-import { createChangeRelay, openDatabase, type ChangeRelay, type Database } from './db/index.js';
+import { createCaptureSync, createChangeRelay, openDatabase, type ChangeRelay, type Database } from './db/index.js';
 import type { EventLog } from './eventlog/index.js';
 import { openEventLog } from './eventlog/index.js';
 import { createInvoker } from './invoker/index.js';
@@ -63,6 +64,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
 
     const database: Database = await openDatabase({ config, dataDir: config.dataDir, logger: logger.child({ module: 'db' }) });
     closer.add('database', () => database.close());
+    await runInitSql(database, config.bootstrap.initSql, logger);
 
     const registry = createRegistry({
       log,
@@ -76,6 +78,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
     closer.add('registry', () => registry.close());
     // Serve only after the registry has read its log to the end (DESIGN §5).
     await registry.start();
+    const stopCapture = syncCapture(registry, database, logger.child({ module: 'change-capture' }));
+    closer.add('change capture', async () => stopCapture());
 
     const hostFunctions = createHostFunctions({
       database,
@@ -168,6 +172,40 @@ export async function startService(options: StartOptions): Promise<RunningServic
     await closer.closeAll();
     throw error;
   }
+}
+
+async function runInitSql(database: Database, files: readonly string[], logger: Logger): Promise<void> {
+  for (const file of files) {
+    let sql: string;
+    try {
+      sql = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError('AEROFN_INIT_SQL', `cannot read ${file}: ${(error as Error).message}`);
+    }
+    await database.adminScript(sql);
+    logger.info({ file }, 'init SQL applied');
+  }
+}
+
+/**
+ * A database trigger needs its table's row changes captured (into the outbox the relay moves to
+ * the change topic): captureSync keeps the captured tables in step with the enabled functions,
+ * at start and after every registry change. A table created later is picked up on the next change.
+ */
+function syncCapture(registry: Registry, database: Database, logger: Logger): () => void {
+  const capture = createCaptureSync({ database, logger });
+  const sync = (): void => {
+    capture.sync(registry.listFunctions()).then(
+      (result) => {
+        if (result.failed.length > 0) {
+          logger.warn({ tables: result.failed }, 'cannot capture row changes of these tables yet: create them (AEROFN_INIT_SQL or a migration); retried on the next deploy');
+        }
+      },
+      (error: unknown) => logger.error({ err: error }, 'change capture sync failed'),
+    );
+  };
+  sync();
+  return registry.onChange(sync);
 }
 
 async function withBound(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -28,6 +28,8 @@ export interface AeroConfig {
     readonly fsync: boolean;
   };
   readonly database: { readonly url: string | undefined; readonly poolSize: number };
+  /** SQL files main.ts runs as the database owner at start, before serving (demo schema, first boot). */
+  readonly bootstrap: { readonly initSql: readonly string[] };
   readonly sandbox: {
     readonly workers: number;
     readonly defaults: SandboxLimits;

@@ -21,6 +21,7 @@ export const settings = {
   topicPrefix: { env: 'AEROFN_TOPIC_PREFIX', description: 'prefix of every topic name', default: '', parse: parsers.string },
   fsync: { env: 'AEROFN_LOG_FSYNC', description: 'embedded log: fsync before acknowledging an append', default: true, parse: parsers.boolean },
   databaseUrl: { env: 'DATABASE_URL', description: 'PostgreSQL URL; unset = PGlite in the data dir', default: undefined, parse: parsers.optionalString },
+  initSql: { env: 'AEROFN_INIT_SQL', description: 'comma-separated SQL files run as the database owner at start (idempotent scripts)', default: [], parse: parsers.list },
   databasePoolSize: { env: 'AEROFN_DATABASE_POOL_SIZE', description: 'PostgreSQL connections', default: 10, parse: parsers.integer(1, 1000) },
   workers: { env: 'AEROFN_WORKERS', description: 'sandbox worker threads', default: availableParallelism(), parse: parsers.integer(1, 256) },
   timeoutMs: { env: 'AEROFN_DEFAULT_TIMEOUT_MS', description: 'default wall-clock limit per invocation', default: 10_000, parse: parsers.integer(1, 900_000) },
@@ -89,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fsync: v.fsync,
     },
     database: { url: v.databaseUrl, poolSize: v.databasePoolSize },
+    bootstrap: { initSql: v.initSql },
     sandbox: {
       workers: v.workers,
       defaults: { timeoutMs: v.timeoutMs, memoryMb: v.memoryMb, stackKb: v.stackKb },
