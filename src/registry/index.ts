@@ -11,7 +11,7 @@ export type {
 
 // The live, log-backed registry.
 export { createRegistry, defaultMaxModuleBytes, modulesTopicName, registryTopicName } from './registry.js';
-export type { CommandCaller, ModuleValidator, Registry, RegistryChange, RegistryOptions, VersionGuard } from './registry.js';
+export type { CommandCaller, ModuleValidator, Registry, RegistryChange, RegistryOptions, VersionGuard } from './registry-types.js';
 
 // Events and the pure fold.
 export { decodeRegistryEvent, encodeRegistryEvent, registryEventTypes } from './registry-events.js';
