@@ -55,10 +55,16 @@ export class KafkaSubscription implements Subscription {
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 4,
-      eachBatch: async ({ batch, isStale }) => {
+      eachBatch: async ({ batch, isStale, heartbeat }) => {
         if (isStale() || batch.messages.length === 0) return;
         const records = batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m));
-        await options.eachBatch({ topic: batch.topic, partition: batch.partition, records });
+        // A slow batch (invocations run up to their timeout) must not cost this member its partitions.
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), 3000);
+        try {
+          await options.eachBatch({ topic: batch.topic, partition: batch.partition, records });
+        } finally {
+          clearInterval(beat);
+        }
       },
     });
     // Resolve once this member owns its partitions, so that 'latest' means "after subscribe returned".
