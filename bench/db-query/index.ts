@@ -1,0 +1,149 @@
+/**
+ * db_query round trip: guest → host → database → guest, against the same statement issued directly
+ * from Node on the same connection, measured side by side in one run, on PGlite (the embedded
+ * default) and on PostgreSQL (AEROFN_TEST_DATABASE_URL, pool of one connection, when reachable).
+ *
+ * A guest calls db_query N times in one invocation; per-call time = (invocation with N calls −
+ * invocation with 0 calls) / N, so instantiation and the invocation itself are not counted. The
+ * peers run the same N statements from Node: `direct` (one statement as the owner: no transaction,
+ * no RLS) and `rls` (Database.query: the transaction with role and claims that db_query runs).
+ *
+ *   bash scripts/run-bench.sh db-query          BENCH_ROUNDS=60 BENCH_CALLS=100 to change the run
+ */
+import { randomUUID } from 'node:crypto';
+import type { RlsContext } from '../../src/auth/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { openDatabase, type Database } from '../../src/db/index.js';
+import { createInMemoryFunctions, createInvoker } from '../../src/invoker/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { createHostFunctions } from '../../src/wasm/host/index.js';
+import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
+
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 60);
+const calls = Number(process.env['BENCH_CALLS'] ?? 100);
+const pgUrl = process.env['AEROFN_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:54329/postgres';
+
+// Input `[count,request]`: calls db_query `count` times with the request bytes, returns the last answer.
+const loopWat = `
+(module
+  (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (func (export "alloc") (param $size i32) (result i32)
+    (local $ptr i32) (local $need i32)
+    (local.set $ptr (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
+    (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
+    (if (i32.gt_s (local.get $need) (i32.const 0))
+      (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
+    (local.get $ptr))
+  (func (export "handler") (param $ptr i32) (param $len i32) (result i64)
+    (local $count i32) (local $i i32) (local $start i32) (local $out i64)
+    (local.set $i (i32.add (local.get $ptr) (i32.const 1)))
+    (block $done (loop $digits
+      (br_if $done (i32.eq (i32.load8_u (local.get $i)) (i32.const 44)))
+      (local.set $count (i32.add (i32.mul (local.get $count) (i32.const 10)) (i32.sub (i32.load8_u (local.get $i)) (i32.const 48))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $digits)))
+    (local.set $start (i32.add (local.get $i) (i32.const 1)))
+    (local.set $len (i32.sub (i32.sub (i32.add (local.get $ptr) (local.get $len)) (local.get $start)) (i32.const 1)))
+    (local.set $out (i64.const 0))
+    (block $end (loop $calls
+      (br_if $end (i32.eqz (local.get $count)))
+      (local.set $out (call $db_query (local.get $start) (local.get $len)))
+      (local.set $count (i32.sub (local.get $count) (i32.const 1)))
+      (br $calls)))
+    (local.get $out)))`;
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+};
+const us = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
+
+async function measure(db: Database, label: string): Promise<void> {
+  const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
+  const user = randomUUID();
+  const rls: RlsContext = { role: 'authenticated', sub: user, claims: { role: 'authenticated', sub: user } };
+  await db.adminScript(`
+    create schema ${schema};
+    grant usage on schema ${schema} to authenticated;
+    create table ${schema}.notes (id int primary key, owner uuid not null, body text not null);
+    alter table ${schema}.notes enable row level security;
+    create policy own on ${schema}.notes for select to authenticated using (owner = auth.uid());
+    grant select on ${schema}.notes to authenticated;
+    insert into ${schema}.notes select g, '${user}', 'note ' || g from generate_series(1, 1000) g;
+  `);
+  const sql = `select id, body from ${schema}.notes where id = $1`;
+  const params = [42];
+
+  const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
+  const functions = createInMemoryFunctions(config.defaults);
+  const invoker = createInvoker({ functions, hostFunctions: createHostFunctions({ database: db, httpFetchMaxResponseBytes: 1024, environment: {} }), config, logger: silentLogger() });
+  await functions.deploy('loop', await watToWasm(loopWat, 'db-query-loop.wat'), { config: { timeoutMs: 60_000 } });
+  await invoker.ready();
+  const request = JSON.stringify({ sql, params });
+  const invoke = async (count: number): Promise<number> => {
+    const began = performance.now();
+    const record = await invoker.invoke({ functionName: 'loop', payload: `[${count},${request}]`, trigger: 'http', rls });
+    const took = performance.now() - began;
+    if (!record.outcome.ok) throw new Error(`guest failed: ${JSON.stringify(record.outcome.error)}`);
+    if (count > 0 && !record.outcome.output.includes('"note 42"')) throw new Error(`unexpected answer ${record.outcome.output}`);
+    return took;
+  };
+  const direct = async (): Promise<number> => {
+    const began = performance.now();
+    for (let i = 0; i < calls; i += 1) await db.admin(sql, params);
+    return (performance.now() - began) / calls;
+  };
+  const viaRls = async (): Promise<number> => {
+    const began = performance.now();
+    for (let i = 0; i < calls; i += 1) await db.query(sql, params, rls);
+    return (performance.now() - began) / calls;
+  };
+
+  for (let i = 0; i < 5; i += 1) {
+    await invoke(calls);
+    await invoke(0);
+    await direct();
+    await viaRls();
+  }
+  const guest: number[] = [];
+  const directs: number[] = [];
+  const rlss: number[] = [];
+  // Interleaved, so drift and the other tenants of the machine hit every series alike.
+  for (let round = 0; round < rounds; round += 1) {
+    const empty = await invoke(0);
+    const full = await invoke(calls);
+    guest.push((full - empty) / calls);
+    directs.push(await direct());
+    rlss.push(await viaRls());
+  }
+  await invoker.close();
+  await db.adminScript(`drop schema ${schema} cascade`);
+
+  const g = percentile(guest, 50);
+  const d = percentile(directs, 50);
+  const r = percentile(rlss, 50);
+  console.log(`\n${label}: ${rounds} rounds × ${calls} calls, p50 per call`);
+  console.log(`  direct statement from Node (owner, no transaction)  ${us(d)}`);
+  console.log(`  Database.query from Node (RLS transaction)          ${us(r)}   ${(r / d).toFixed(2)}× direct`);
+  console.log(`  db_query from a wasm guest                          ${us(g)}   ${(g / d).toFixed(2)}× direct`);
+  console.log(`  overhead p50: guest vs direct ${us(g - d)}; guest vs Database.query (host-call bridge alone) ${us(g - r)}`);
+  console.log(`  overhead p90: guest vs direct ${us(percentile(guest, 90) - percentile(directs, 90))}`);
+}
+
+const pglite = await openDatabase({ config: { database: { url: undefined, poolSize: 1 } }, dataDir: '', inMemory: true, logger: silentLogger() });
+await measure(pglite, 'PGlite (in process)');
+await pglite.close();
+
+let postgres: Database | undefined;
+try {
+  postgres = await openDatabase({ config: { database: { url: pgUrl, poolSize: 1 } }, dataDir: '', logger: silentLogger() });
+} catch (error) {
+  console.log(`\nPostgreSQL skipped: ${(error as Error).message} (start it with: bash scripts/postgres.sh up)`);
+}
+if (postgres !== undefined) {
+  await measure(postgres, `PostgreSQL (${new URL(pgUrl).host}, one pooled connection)`);
+  await postgres.close();
+}
