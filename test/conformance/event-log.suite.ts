@@ -153,6 +153,24 @@ export function eventLogSuite(name: string, open: () => Promise<EventLog>): void
       await sub.close();
     });
 
+    it('starts a group at a timestamp and reports lag as end offset minus committed offset', async () => {
+      const topic = topicOf('lag');
+      const group = `g-${randomUUID()}`;
+      await log.ensureTopic({ name: topic });
+      const t0 = Date.now() - 60_000;
+      await log.append(topic, Array.from({ length: 10 }, (_, i) => ({ value: String(i), timestamp: t0 + i * 1000 })));
+      const seen = collector();
+      const sub = await log.subscribe({ groupId: group, topics: [topic], start: { timestamp: t0 + 6000 }, eachBatch: seen.eachBatch });
+      await seen.waitFor(4);
+      await sleep(300);
+      assert.deepEqual(seen.records.map((r) => r.value!.toString()), ['6', '7', '8', '9']);
+      await log.commitOffsets(group, [{ topic, partition: 0, offset: 8 }]);
+      assert.deepEqual(await sub.assignments(), [{ topic, partition: 0, lag: 2 }]);
+      await log.commitOffsets(group, [{ topic, partition: 0, offset: 10 }]);
+      assert.deepEqual(await sub.assignments(), [{ topic, partition: 0, lag: 0 }]);
+      await sub.close();
+    });
+
     it('shows the newest record of each key on a compacted topic', async () => {
       const topic = topicOf('compacted');
       await log.ensureTopic({ name: topic, compacted: true });
