@@ -69,8 +69,19 @@ do $$
 begin
   revoke execute on function pg_catalog.set_config(text, text, boolean) from public;
   revoke update on pg_catalog.pg_settings from public;
+  -- Pooled connections outlive a statement: a guest's temp table would shadow a real table for
+  -- the next caller on that connection, and a session advisory lock would block every captured
+  -- write. Neither is for guests (\`select … into\` and lock functions pass the statement guard).
+  execute format('revoke temporary on database %I from public', current_database());
+  revoke create on schema public from public;
+  revoke execute on function pg_catalog.pg_advisory_lock(bigint), pg_catalog.pg_advisory_lock(integer, integer),
+    pg_catalog.pg_advisory_lock_shared(bigint), pg_catalog.pg_advisory_lock_shared(integer, integer),
+    pg_catalog.pg_try_advisory_lock(bigint), pg_catalog.pg_try_advisory_lock(integer, integer),
+    pg_catalog.pg_try_advisory_lock_shared(bigint), pg_catalog.pg_try_advisory_lock_shared(integer, integer)
+    from public;
   if not (select rolsuper from pg_roles where rolname = current_user) then
     execute format('grant execute on function pg_catalog.set_config(text, text, boolean) to %I', current_user);
+    execute format('grant temporary on database %I to %I', current_database(), current_user);
   end if;
 exception when insufficient_privilege then
   raise warning 'aerofn: connect once as a superuser so that guests cannot call set_config (see docs/security.md)';

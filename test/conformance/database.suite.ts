@@ -94,7 +94,7 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
       assert.equal((await db.admin(`select count(*)::int as n from ${s}.notes`)).rows[0]?.['n'], 2);
     });
 
-    it('does not let guest SQL leave its role or rewrite its claims', async () => {
+    it('does not let guest SQL leave its role, rewrite its claims or leave state on the connection', async () => {
       const s = await notesSchema(db);
       const attempts = [
         'reset role',
@@ -108,6 +108,9 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
         `select 1; select 2`,
         `commit`,
         `/* hi */ (( set role postgres ))`,
+        `select 1 as x into temp table shadow`,
+        `select 1 as x into public.${unique('made')}`,
+        `select pg_advisory_lock(7274002)`,
       ];
       for (const sql of attempts) await assert.rejects(db.query(sql, [], asA), DatabaseError, sql);
       const escaped = await db.query(
@@ -253,8 +256,8 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
         const update = items.find((event) => event['op'] === 'UPDATE') as Record<string, unknown>;
         assert.equal((update['old'] as { v: number }).v, 0);
         assert.equal((update['row'] as { v: number }).v, 1);
-        const deleted = items.find((event) => event['op'] === 'DELETE') as Record<string, unknown>;
-        assert.equal((deleted['row'] as { k: string }).k, 'k0');
+        const deletedKeys = items.filter((event) => event['op'] === 'DELETE').map((event) => (event['row'] as { k: string }).k);
+        assert.deepEqual(deletedKeys.sort(), Array.from({ length: 200 }, (_, i) => `k${i}`).sort(), 'a DELETE carries the deleted row');
         assert.deepEqual(update['context'], { role: 'authenticated', sub: userA, claims: { role: 'authenticated', sub: userA } });
         assert.equal(update['triggerDepth'], 3, 'a write from an invocation at depth 2 carries depth 3');
         assert.equal(update['schema'], s);
