@@ -38,18 +38,22 @@ describe('registry on Kafka and on the embedded log', () => {
       fc.asyncProperty(commandArbitrary, async (commands) => {
         const kafka = await openKafkaPair();
         const embedded = await openEmbeddedPair();
-        pairs.push(kafka, embedded);
         const onKafka = registryOn(kafka.a, kafka.prefix, { now: steppingClock() });
         const onFile = registryOn(embedded.a, embedded.prefix, { now: steppingClock() });
-        await Promise.all([onKafka.start(), onFile.start()]);
-        await runCommands(onKafka, commands);
-        await runCommands(onFile, commands);
         const replayed = registryOn(kafka.b, kafka.prefix);
-        await replayed.start();
-        assert.equal(onKafka.stateHash(), onFile.stateHash());
-        assert.equal(replayed.stateHash(), onKafka.stateHash());
-        assert.deepEqual(replayed.listFunctions(), onFile.listFunctions());
-        await Promise.all([onKafka.close(), onFile.close(), replayed.close()]);
+        try {
+          await Promise.all([onKafka.start(), onFile.start()]);
+          await runCommands(onKafka, commands, kafka.a);
+          await runCommands(onFile, commands, embedded.a);
+          await replayed.start();
+          assert.equal(onKafka.stateHash(), onFile.stateHash());
+          assert.equal(replayed.stateHash(), onKafka.stateHash());
+          assert.deepEqual(replayed.listFunctions(), onFile.listFunctions());
+        } finally {
+          await Promise.all([onKafka.close(), onFile.close(), replayed.close()]);
+          await kafka.close();
+          await embedded.close();
+        }
       }),
       { numRuns: 8 },
     );

@@ -20,21 +20,26 @@ describe('registry replay (embedded log)', () => {
   it('gives the same state and hash when any command sequence is replayed from the log', async () => {
     await fc.assert(
       fc.asyncProperty(commandArbitrary, async (commands) => {
-        const [one, two] = [await open(), await open()];
+        const [one, two] = [await openEmbeddedPair(), await openEmbeddedPair()];
         const live = registryOn(one.a, one.prefix, { now: steppingClock() });
         const twin = registryOn(two.a, two.prefix, { now: steppingClock() });
-        await Promise.all([live.start(), twin.start()]);
-        await runCommands(live, commands);
-        await runCommands(twin, commands);
         const replayed = registryOn(one.b, one.prefix);
-        await replayed.start();
-        const events: Array<RegistryEvent | undefined> = [];
-        for await (const batch of readRegistryRecords(one.a, live.topics.registry)) events.push(...batch.map((r) => r.event));
-        assert.equal(replayed.stateHash(), live.stateHash());
-        assert.deepEqual(replayed.listFunctions(), live.listFunctions());
-        assert.equal(stateHash(replay(events)), live.stateHash(), 'the pure fold of the log agrees');
-        assert.equal(twin.stateHash(), live.stateHash(), 'a second log written by the same commands agrees');
-        await Promise.all([live.close(), twin.close(), replayed.close()]);
+        try {
+          await Promise.all([live.start(), twin.start()]);
+          await runCommands(live, commands, one.a);
+          await runCommands(twin, commands, two.a);
+          await replayed.start();
+          const events: Array<RegistryEvent | undefined> = [];
+          for await (const batch of readRegistryRecords(one.a, live.topics.registry)) events.push(...batch.map((r) => r.event));
+          assert.equal(replayed.stateHash(), live.stateHash());
+          assert.deepEqual(replayed.listFunctions(), live.listFunctions());
+          assert.equal(stateHash(replay(events)), live.stateHash(), 'the pure fold of the log agrees');
+          assert.equal(twin.stateHash(), live.stateHash(), 'a second log written by the same commands agrees');
+        } finally {
+          await Promise.all([live.close(), twin.close(), replayed.close()]);
+          await one.close();
+          await two.close();
+        }
       }),
       { numRuns: 25 },
     );

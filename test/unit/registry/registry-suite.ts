@@ -235,20 +235,33 @@ export function registrySuite(adapter: string, openPair: OpenPair): void {
 
 type Command =
   | { kind: 'deploy'; name: string; tag: number; stale: boolean }
-  | { kind: 'undeploy' | 'enable' | 'disable'; name: string; stale: boolean };
+  | { kind: 'undeploy' | 'enable' | 'disable'; name: string; stale: boolean }
+  | { kind: 'lost-race'; name: string; tag: number };
 
 export const commandArbitrary: fc.Arbitrary<Command[]> = fc.array(
   fc.oneof(
     fc.record({ kind: fc.constant('deploy' as const), name: fc.constantFrom('a', 'b', 'c'), tag: fc.integer({ min: 0, max: 3 }), stale: fc.boolean() }),
     fc.record({ kind: fc.constantFrom('undeploy' as const, 'enable' as const, 'disable' as const), name: fc.constantFrom('a', 'b', 'c'), stale: fc.boolean() }),
+    fc.record({ kind: fc.constant('lost-race' as const), name: fc.constantFrom('a', 'b', 'c'), tag: fc.integer({ min: 0, max: 3 }) }),
   ),
   { minLength: 1, maxLength: 12 },
 );
 
-/** Runs commands, ignoring the refusals they are meant to provoke (stale versions, unknown names). */
-export async function runCommands(registry: Registry, commands: readonly Command[]): Promise<void> {
+/**
+ * Runs commands, ignoring the refusals they are meant to provoke (stale versions, unknown
+ * names). `lost-race` appends what another instance would: a deploy naming the version before
+ * the latest (it lost a race: it stays in the log and every fold must reject it), or, for a new
+ * name, a deploy that wins.
+ */
+export async function runCommands(registry: Registry, commands: readonly Command[], log: EventLog): Promise<void> {
   for (const command of commands) {
     const latest = registry.state().functions.get(command.name)?.latestVersion ?? 0;
+    if (command.kind === 'lost-race') {
+      const event = deployed(command.name, latest > 0 ? latest - 1 : 0, { at: new Date(Date.UTC(2026, 0, 2, 0, command.tag)).toISOString() });
+      await log.append(registry.topics.registry, [{ key: event.name, value: encodeRegistryEvent(event), partition: 0 }]);
+      await registry.sync();
+      continue;
+    }
     const guard = command.stale ? { expectedVersion: latest + 1 } : {};
     try {
       if (command.kind === 'deploy') await registry.deploy({ name: command.name, wasm: wasmModule(`m${command.tag}`), ...guard }, { subject: `u${command.tag}` });
