@@ -43,9 +43,13 @@ export class KafkaSubscription implements Subscription {
     const start = options.start ?? 'committed';
     let joined: () => void = () => undefined;
     const firstJoin = new Promise<void>((resolve) => (joined = resolve));
+    // Where 'latest' and a start time put each partition, looked up before joining: the seek must be
+    // in place when kafkajs fetches first (right after the join), or it reads from the earliest offset.
+    const targets = await this.startTargets(start);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.assigned = payload.memberAssignment;
-      this.positionNewPartitions(start)
+      const late = this.seekNewPartitions(start, targets);
+      late
         .catch((error: unknown) => this.host.logger.warn({ err: error, groupId: options.groupId }, 'positioning newly assigned partitions failed'))
         .finally(joined);
     });
@@ -73,25 +77,51 @@ export class KafkaSubscription implements Subscription {
     clearTimeout(timer);
   }
 
+  /** Offsets to seek to per "topic\0partition" (null = keep the committed offset), for the named topics. */
+  private async startTargets(start: StartPosition): Promise<Map<string, number | null>> {
+    const targets = new Map<string, number | null>();
+    if (start !== 'latest' && typeof start !== 'object') return targets;
+    for (const topic of this.options.topics) {
+      if (typeof topic !== 'string') continue;
+      for (const [partition, offset] of (await this.startOffsetsOf(topic, start)).entries()) targets.set(`${topic}\u0000${partition}`, offset);
+    }
+    return targets;
+  }
+
+  private async startOffsetsOf(topic: string, start: 'latest' | { timestamp: number }): Promise<Array<number | null>> {
+    const ends = await this.host.endOffsets(topic);
+    if (start === 'latest') {
+      const committed = await this.host.committedOffsets(this.options.groupId, topic);
+      return ends.map((end, partition) => (committed.has(partition) ? null : end));
+    }
+    return Promise.all(ends.map((_, partition) => this.host.offsetForTimestamp(topic, partition, start.timestamp)));
+  }
+
   /**
    * A start time applies once per partition, on its first assignment (later rebalances go on from
-   * where the group got). 'latest' is pinned to the end offset at join time for partitions with no
-   * committed offset: kafkajs would look the end up only at its first fetch, after subscribe()
-   * returned, and so skip records appended in between.
+   * where the group got); 'latest' pins partitions without a committed offset to the end offset at
+   * subscribe time. Known partitions are positioned synchronously; those of topics that matched a
+   * RegExp are looked up now, which may let a first batch through from the committed/earliest offset.
    */
-  private async positionNewPartitions(start: StartPosition): Promise<void> {
+  private async seekNewPartitions(start: StartPosition, targets: Map<string, number | null>): Promise<void> {
     if (start !== 'latest' && typeof start !== 'object') return;
+    const unknown: Array<[string, number]> = [];
     for (const [topic, partitions] of Object.entries(this.assigned)) {
-      const fresh = partitions.filter((p) => !this.positioned.has(`${topic}\u0000${p}`));
-      if (fresh.length === 0) continue;
-      const committed = start === 'latest' ? await this.host.committedOffsets(this.options.groupId, topic) : new Map<number, number>();
-      const ends = start === 'latest' ? await this.host.endOffsets(topic) : [];
-      for (const partition of fresh) {
-        this.positioned.add(`${topic}\u0000${partition}`);
-        if (start === 'latest' && committed.has(partition)) continue;
-        const offset = start === 'latest' ? (ends[partition] ?? 0) : await this.host.offsetForTimestamp(topic, partition, start.timestamp);
-        this.consumer.seek({ topic, partition, offset: String(offset) });
+      for (const partition of partitions) {
+        const id = `${topic}\u0000${partition}`;
+        if (this.positioned.has(id)) continue;
+        this.positioned.add(id);
+        if (!targets.has(id)) {
+          unknown.push([topic, partition]);
+          continue;
+        }
+        const offset = targets.get(id);
+        if (offset !== null && offset !== undefined) this.consumer.seek({ topic, partition, offset: String(offset) });
       }
+    }
+    for (const [topic, partition] of unknown) {
+      const offset = (await this.startOffsetsOf(topic, start))[partition];
+      if (offset !== null && offset !== undefined) this.consumer.seek({ topic, partition, offset: String(offset) });
     }
   }
 

@@ -49,6 +49,11 @@ export class PartitionReader {
     this.streamPos = from;
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    // After a rejoin (kafkajs restarts a crashed consumer) the position would fall back to the
+    // earliest offset: continue where this reader got instead.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      consumer.seek({ topic: this.topic, partition: this.partition, offset: String(this.streamPos) });
+    });
     // Batches of only transaction markers or aborted records never reach eachBatch; this moves past them.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.topic !== this.topic || payload.partition !== this.partition) return;
