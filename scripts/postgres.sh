@@ -3,18 +3,23 @@
 #   scripts/postgres.sh up     install Debian's postgresql if missing, initdb under .cache/postgres,
 #                              start it on 127.0.0.1:${PG_PORT:-54329} with trust auth on loopback
 #   scripts/postgres.sh down   stop it and remove the cluster
-# Idempotent: `up` on a running cluster exits 0 at once. The cluster belongs to the `postgres` OS
+# Idempotent: `up` on a running cluster exits 0 at once. No unix socket (paths can be too long). The cluster belongs to the `postgres` OS
 # user because the server refuses to run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_PORT="${PG_PORT:-54329}"
 ROOT="$(pwd)/.cache/postgres"
+# When the postgres user cannot reach the checkout (a home directory of mode 700), the cluster
+# lives in /var/tmp under a name derived from the checkout path instead.
+FALLBACK_ROOT="/var/tmp/aerofn-postgres-$(pwd | md5sum | cut -c1-12)"
+[ -f "$ROOT/data/PG_VERSION" ] || [ ! -f "$FALLBACK_ROOT/data/PG_VERSION" ] || ROOT="$FALLBACK_ROOT"
 DATA="$ROOT/data"
 LOG="$ROOT/server.log"
 
 as_postgres() {
-  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+  # From / so that a checkout the postgres user cannot enter does not matter (paths are absolute).
+  if [ "$(id -un)" = postgres ]; then (cd / && "$@"); else (cd / && runuser -u postgres -- "$@"); fi
 }
 
 find_bin() {
@@ -49,20 +54,24 @@ up() {
   # The postgres user must be able to reach the cluster through the checkout's directories.
   chmod o+x "$(pwd)" "$(pwd)/.cache" 2>/dev/null || true
   chown postgres: "$ROOT"
+  if ! as_postgres test -w "$ROOT"; then
+    ROOT="$FALLBACK_ROOT" DATA="$FALLBACK_ROOT/data" LOG="$FALLBACK_ROOT/server.log"
+    mkdir -p "$ROOT"
+    chown postgres: "$ROOT"
+  fi
   if [ ! -f "$DATA/PG_VERSION" ]; then
     rm -rf "$DATA"
     as_postgres "$bin/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
     cat >>"$DATA/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
-unix_socket_directories = '$ROOT'
+unix_socket_directories = ''
 max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
     cat >"$DATA/pg_hba.conf" <<EOF
-local all all trust
 host  all all 127.0.0.1/32 trust
 host  all all ::1/128 trust
 EOF
@@ -84,7 +93,7 @@ down() {
   if bin="$(find_bin)" && [ -f "$DATA/PG_VERSION" ]; then
     as_postgres "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true
   fi
-  rm -rf "$ROOT"
+  rm -rf "$(pwd)/.cache/postgres" "$FALLBACK_ROOT"
 }
 
 case "${1:-}" in
