@@ -1,4 +1,4 @@
-import { connect, defer, filter, from, map, merge, mergeMap, tap, toArray, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { connect, filter, from, map, merge, mergeMap, of, tap, toArray, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { ChangeEvent } from '../../triggers/index.js';
 import type { FunctionDefinition } from '../../registry/index.js';
 import { defaultRetryPolicy } from '../../registry/index.js';
@@ -8,7 +8,7 @@ import { invocationIdFor } from '../invocation-id.js';
 import type { StageStats } from '../stage-stats.js';
 import type { Completion, DeadLetter, LogRecordLike, Routed } from '../types.js';
 import { invokeOrdered } from './invoke-ordered.js';
-import { retryWithBackoff, type AttemptResult } from './retry-backoff.js';
+import { isRetriable, retryWithBackoff, type AttemptResult } from './retry-backoff.js';
 
 /** One (event, function) pair: the unit that is invoked, retried and maybe dead-lettered. */
 export interface InvocationTask {
@@ -74,18 +74,25 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
               );
             }),
             invokeOrdered(
-              ({ join, task }) =>
-                defer(() => {
-                  if (stats !== undefined) stats.in += 1;
-                  const started = now();
-                  return retryWithBackoff((n) => options.attempt(task, n), task.fn.config.retry ?? defaultRetryPolicy, options.scheduler).pipe(
-                    tap((result) => {
-                      if (result.error !== null && stats !== undefined) stats.errors += 1;
-                    }),
-                    toArray(),
-                    map((results) => settle(join, task, results, started)),
-                  );
-                }),
+              ({ join, task }) => {
+                if (stats !== undefined) stats.in += 1;
+                const started = now();
+                const policy = task.fn.config.retry ?? defaultRetryPolicy;
+                // Most invocations succeed at once: only a failure pays for the retry machinery.
+                return options.attempt(task, 1).pipe(
+                  mergeMap((first) => {
+                    if (first.error !== null && stats !== undefined) stats.errors += 1;
+                    if (first.error === null || !isRetriable(first.error) || policy.maxAttempts <= 1) return of(settle(join, task, [first], started));
+                    return retryWithBackoff((n) => (n === 1 ? of(first) : options.attempt(task, n)), policy, options.scheduler).pipe(
+                      tap((result) => {
+                        if (result.attempt > 1 && result.error !== null && stats !== undefined) stats.errors += 1;
+                      }),
+                      toArray(),
+                      map((results) => settle(join, task, results, started)),
+                    );
+                  }),
+                );
+              },
               {
                 concurrency: options.concurrency,
                 keyOf: ({ task }) => `${task.fn.name}\u0000${orderingKey(task.record, task.event)}`,
