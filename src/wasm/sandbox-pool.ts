@@ -83,7 +83,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         group.startFailures = 0;
         next(group, done);
       },
-      onGone: (gone, requeue) => {
+      onGone: (gone, requeue, diedAtStart) => {
         group.threads.delete(gone);
         everyThread.delete(gone);
         const at = group.idle.indexOf(gone);
@@ -91,7 +91,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         if (requeue !== undefined) group.queue.unshift(requeue);
         if (closed) return;
         replaced++;
-        if (!gone.served) group.startFailures++;
+        if (diedAtStart) group.startFailures++;
         if (group.startFailures >= 3) {
           // Workers that die before serving anything will keep dying: stop instead of spinning.
           options.logger?.error({ stackKb: group.stackKb }, 'sandbox workers keep dying at start; not starting more');
@@ -99,14 +99,16 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
           return;
         }
         // Keep the default group warm; other groups refill only while work waits.
-        if (group.stackKb === options.defaultStackKb || group.queue.length > 0) {
-          const fresh = spawn(group);
-          next(group, fresh);
-        }
+        if (group.stackKb === options.defaultStackKb || group.queue.length > 0) spawn(group);
       },
     });
     group.threads.add(thread);
     everyThread.add(thread);
+    // A thread takes work only once its code is loaded, so a job never waits behind a start-up
+    // while a warm thread is about to be free.
+    void thread.ready.then(() => {
+      if (!thread.isGone && !closed) next(group, thread);
+    });
     return thread;
   }
 
@@ -132,8 +134,10 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
 
   const initial = groupFor(options.defaultStackKb);
   const initialThreads = Array.from({ length: size }, () => spawn(initial));
-  initial.idle.push(...initialThreads);
-  const online = Promise.all(initialThreads.map((thread) => once(thread.worker, 'online'))).then(() => undefined);
+  const online = Promise.race([
+    Promise.all(initialThreads.map((thread) => thread.ready)).then(() => undefined),
+    ...initialThreads.map((thread) => once(thread.worker, 'error').then(([error]) => Promise.reject(error as Error))),
+  ]);
   online.catch((error: unknown) => options.logger?.error({ err: error }, 'a sandbox worker failed to start'));
 
   return {
@@ -145,9 +149,12 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         const group = groupFor(job.stackKb);
         const pending: Pending = { job, resolve };
         const thread = group.idle.pop();
-        if (thread !== undefined) thread.run(pending);
-        else if (group.threads.size < size) spawn(group).run(pending);
-        else group.queue.push(pending);
+        if (thread !== undefined) {
+          thread.run(pending);
+          return;
+        }
+        group.queue.push(pending);
+        if (group.threads.size < size) spawn(group);
       });
     },
     ready: () => online,

@@ -41,15 +41,18 @@ export const Slot = {
   HOST_FN: 11,
   HOST_SEQ: 12,
   LOGS_DROPPED: 13,
-  /** Request: a sequence number the worker echoes back, to pair a result with its job. */
+  /** Request: a sequence number identifying the job (for the worker's bookkeeping). */
   JOB: 14,
-  RESULT_JOB: 15,
+  /** worker → main: set to 1 once the worker's code is loaded and it waits for requests. */
+  READY: 15,
+  /** worker → main: the worker's Linux thread id (0 when unknown), for lowering a long job's priority. */
+  TID: 16,
 } as const;
 
 /** Float64 slots after the Int32 ones. */
 export const F64 = { DURATION_MS: 0, MEMORY_BYTES: 1, STARTED_AT: 2, DEADLINE: 3 } as const;
 
-export const INT_SLOTS = 16;
+export const INT_SLOTS = 20;
 export const F64_OFFSET = INT_SLOTS * 4;
 export const F64_SLOTS = 8;
 export const DATA_OFFSET = F64_OFFSET + F64_SLOTS * 8;

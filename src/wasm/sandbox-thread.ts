@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
 import { redactJournalEntry } from './host/redact.js';
@@ -35,8 +36,11 @@ export interface ThreadOptions {
   readonly hostFunctions: HostFunctions;
   /** Called once when the thread finished a job and can take another. */
   readonly onIdle: (thread: SandboxThread) => void;
-  /** Called once when the thread is gone (timeout, crash, close); `requeue` holds a job it never started. */
-  readonly onGone: (thread: SandboxThread, requeue: Pending | undefined) => void;
+  /**
+   * Called once when the thread is gone (timeout, crash, close); `requeue` holds a job it never
+   * started; `diedAtStart` says the worker died on its own before it ever ran a guest.
+   */
+  readonly onGone: (thread: SandboxThread, requeue: Pending | undefined, diedAtStart: boolean) => void;
 }
 
 export interface Pending {
@@ -59,6 +63,13 @@ let jobCounter = 0;
 
 export const THREAD_STACK_OVERHEAD_KB = 256;
 
+/**
+ * A guest still running after this long gets a lower CPU priority (nice 10) until it ends, so a
+ * busy loop cannot starve the main thread (whose timers enforce the timeouts) or short calls.
+ */
+export const SLOW_JOB_MS = 10;
+const LOWERED_NICE = 10;
+
 /** The main thread's end of one sandbox worker and its shared-memory channel. */
 export class SandboxThread {
   readonly worker: Worker;
@@ -73,8 +84,11 @@ export class SandboxThread {
   private lastEvent = 0;
   private running: Running | undefined;
   private gone = false;
-  /** Whether the worker ever finished a job (a worker that dies before that may not be able to start). */
-  served = false;
+  /** Whether the worker ever started a guest (one that dies before that may be unable to start at all). */
+  private ranGuest = false;
+  private lowered = false;
+  /** Resolves once the worker's code is loaded and it waits for requests (never, if it dies first). */
+  readonly ready: Promise<void>;
   private readonly listener = (): void => this.onEvent();
 
   constructor(private readonly options: ThreadOptions) {
@@ -102,12 +116,18 @@ export class SandboxThread {
       // The wasm stack is the thread's native stack: this is what makes stackKb a hard limit.
       // Node keeps 192 KiB of a worker's stack as a guard below V8's limit (a thread under
       // ~200 KiB crashes the process); the extra 256 KiB covers that and the host's own frames.
-      resourceLimits: { stackSizeMb: (options.stackKb + THREAD_STACK_OVERHEAD_KB) / 1024, maxOldGenerationSizeMb: 256 },
+      resourceLimits: { stackSizeMb: (options.stackKb + THREAD_STACK_OVERHEAD_KB) / 1024, maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 },
       stdout: false,
       stderr: false,
     });
+    const waiting = Atomics.waitAsync(this.ctrl, Slot.READY, 0);
+    this.ready = waiting.async ? waiting.value.then(() => undefined) : Promise.resolve();
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', () => this.fail(new Error('the sandbox worker exited')));
+  }
+
+  get isGone(): boolean {
+    return this.gone;
   }
 
   get busy(): boolean {
@@ -156,7 +176,7 @@ export class SandboxThread {
     this.f64[F64.STARTED_AT] = 0;
     const running: Running = { ...pending, number, dispatchedAt: Date.now(), timer: undefined, controller: undefined, hostContext: undefined, hostJournal: undefined };
     this.running = running;
-    running.timer = setTimeout(() => this.checkTimeout(running), job.timeoutMs);
+    running.timer = setTimeout(() => this.checkTimeout(running), Math.min(job.timeoutMs, SLOW_JOB_MS));
     this.lastEvent = Atomics.load(ctrl, Slot.EVT);
     Atomics.add(ctrl, Slot.REQ, 1);
     Atomics.notify(ctrl, Slot.REQ);
@@ -172,6 +192,7 @@ export class SandboxThread {
   private onEvent(): void {
     const running = this.running;
     if (this.gone || running === undefined) return;
+    this.ranGuest = true;
     const event = Atomics.load(this.ctrl, Slot.EVT);
     if (event === this.lastEvent) return this.listen();
     this.lastEvent = event;
@@ -208,13 +229,34 @@ export class SandboxThread {
       journal,
       logsDropped: ctrl[Slot.LOGS_DROPPED] as number,
     };
-    this.served = true;
     this.settle(running, result);
     this.options.onIdle(this);
   }
 
+  private lowerPriority(): void {
+    const tid = this.ctrl[Slot.TID] as number;
+    if (this.lowered || tid === 0) return;
+    try {
+      setPriority(tid, LOWERED_NICE);
+      this.lowered = true;
+    } catch {
+      // Not permitted here (no such thread, a sandboxed host): the timeout still holds.
+    }
+  }
+
+  private restorePriority(): void {
+    if (!this.lowered || this.gone) return;
+    try {
+      setPriority(this.ctrl[Slot.TID] as number, 0);
+      this.lowered = false;
+    } catch {
+      // Raising priority back needs CAP_SYS_NICE; without it the thread stays at nice 10.
+    }
+  }
+
   private settle(running: Running, result: SandboxResult): void {
     if (this.running === running) this.running = undefined;
+    this.restorePriority();
     if (running.timer !== undefined) clearTimeout(running.timer);
     running.controller?.abort(new Error(result.ok ? 'the invocation ended' : `the invocation ended: ${result.error?.kind}`));
     running.resolve(result);
@@ -285,6 +327,7 @@ export class SandboxThread {
     if (this.running !== running || this.gone) return;
     const startedAt = this.f64[F64.STARTED_AT] as number;
     const limit = running.job.timeoutMs;
+    if (startedAt !== 0) this.ranGuest = true;
     if (startedAt === 0) {
       // Still starting up (a fresh worker): the guest has not run yet, so its clock has not started.
       running.timer = setTimeout(() => this.checkTimeout(running), Math.min(limit, 50));
@@ -292,6 +335,7 @@ export class SandboxThread {
     }
     const elapsed = Date.now() - startedAt;
     if (elapsed < limit) {
+      if (elapsed >= SLOW_JOB_MS) this.lowerPriority();
       running.timer = setTimeout(() => this.checkTimeout(running), Math.max(1, limit - elapsed));
       return;
     }
@@ -322,7 +366,7 @@ export class SandboxThread {
         this.settle(running, failed(running, 'Unavailable', 'the sandbox shut down while the function was running', Date.now() - running.dispatchedAt));
       }
     }
-    this.options.onGone(this, requeue);
+    this.options.onGone(this, requeue, reason !== undefined && !this.ranGuest);
   }
 
   private fail(error: Error & { code?: string }): void {

@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { classifyFailure } from './classify-failure.js';
 import {
@@ -281,7 +282,6 @@ function runOne(): void {
   f64[F64.MEMORY_BYTES] = current.memory?.buffer.byteLength ?? 0;
   ctrl[Slot.STATUS] = status;
   ctrl[Slot.LOGS_DROPPED] = current.logsDropped;
-  ctrl[Slot.RESULT_JOB] = job;
   const journal = current.journal.length === 0 ? '' : JSON.stringify(current.journal);
   const body = output ?? encoder.encode(text);
   const journalBytes = journal === '' ? 0 : Buffer.byteLength(journal);
@@ -301,7 +301,18 @@ function runOne(): void {
   Atomics.notify(ctrl, Slot.EVT);
 }
 
+function ownThreadId(): number {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 let lastRequest = 0;
+ctrl[Slot.TID] = ownThreadId();
+Atomics.store(ctrl, Slot.READY, 1);
+Atomics.notify(ctrl, Slot.READY);
 for (;;) {
   Atomics.wait(ctrl, Slot.REQ, lastRequest);
   lastRequest = Atomics.load(ctrl, Slot.REQ);
