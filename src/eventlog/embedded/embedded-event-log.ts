@@ -203,10 +203,10 @@ export class EmbeddedEventLog implements EventLog {
     const log = this.partitionLog(topic, partition);
     const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-    const records = await log.read(fromOffset, maxRecords, maxBytes);
+    const { records, next } = await log.readBatch(fromOffset, maxRecords, maxBytes);
     if (records.length > 0 || !options.maxWaitMs) return records;
-    await log.waitForData(fromOffset, options.maxWaitMs);
-    return log.read(fromOffset, maxRecords, maxBytes);
+    await log.waitForData(next, options.maxWaitMs);
+    return log.read(next, maxRecords, maxBytes);
   }
 
   private partitionLog(topic: string, partition: number): PartitionLog {

@@ -64,16 +64,19 @@ export class EmbeddedSubscription implements Subscription {
         continue;
       }
       const position = this.positions.get(log)!;
-      let records;
+      let batch;
       try {
-        records = await log.read(position, BATCH_RECORDS, BATCH_BYTES);
+        batch = await log.readBatch(position, BATCH_RECORDS, BATCH_BYTES);
       } catch (error) {
         this.host.logger.error({ err: error, topic: log.topic, partition: log.partition }, 'reading a partition for a subscription failed');
         await sleep(RETRY_MS, signal);
         continue;
       }
+      const { records } = batch;
       if (records.length === 0) {
-        await log.waitForData(position, POLL_MS, signal);
+        // Only superseded records of a compacted topic (or none): skip them and wait for more.
+        this.positions.set(log, batch.next);
+        await log.waitForData(batch.next, POLL_MS, signal);
         continue;
       }
       try {

@@ -147,10 +147,20 @@ export class PartitionLog {
 
   /** Records from `from` on, in offset order; at least one record when any exists, even past maxBytes. */
   async read(from: number, maxRecords: number, maxBytes: number): Promise<LogRecord[]> {
+    return (await this.readBatch(from, maxRecords, maxBytes)).records;
+  }
+
+  /**
+   * `next` is the offset after the last record looked at, returned or not: on a compacted topic a
+   * stretch of superseded records yields no records but still moves `next`, so a follower neither
+   * spins on them nor waits for an append that already happened.
+   */
+  async readBatch(from: number, maxRecords: number, maxBytes: number): Promise<{ records: LogRecord[]; next: number }> {
     const segments = this.segments;
     const end = segments[segments.length - 1]!.nextOffset;
     const out: LogRecord[] = [];
-    if (from >= end) return out;
+    let next = from;
+    if (from >= end) return { records: out, next };
     let bytes = 0;
     let i = segments.length - 1;
     while (i > 0 && segments[i]!.baseOffset > from) i--;
@@ -171,15 +181,18 @@ export class PartitionLog {
                 throw new EventLogError('CORRUPT', `corrupt record in ${segment.path} at byte ${pos + at}; restore the data dir from a backup or remove that segment`);
               }
               if (at > 0) break; // re-read from this frame's start
-              if (out.length > 0 && bytes + check.needBytes > maxBytes) return out;
+              if (out.length > 0 && bytes + check.needBytes > maxBytes) return { records: out, next };
               window = check.needBytes;
               buf = await segment.readAt(pos, window);
               continue;
             }
             const { view } = check;
-            if (view.offset >= from && (this.latestByKey === null || this.isNewest(buf, at, view.offset))) {
-              out.push(decodeFrame(buf, at, view, this.topic, this.partition));
-              bytes += view.frameBytes;
+            if (view.offset >= from) {
+              if (this.latestByKey === null || this.isNewest(buf, at, view.offset)) {
+                out.push(decodeFrame(buf, at, view, this.topic, this.partition));
+                bytes += view.frameBytes;
+              }
+              next = view.offset + 1;
             }
             at += view.frameBytes;
           }
@@ -189,7 +202,7 @@ export class PartitionLog {
         await segment.unpin();
       }
     }
-    return out;
+    return { records: out, next };
   }
 
   private isNewest(buf: Buffer, at: number, offset: number): boolean {
