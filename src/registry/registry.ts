@@ -57,8 +57,13 @@ export function createRegistry(options: RegistryOptions): Registry {
   let indexCache: RegistryTriggerIndex | undefined;
   const recentOutcomes = new Map<number, ApplyOutcome>();
   // Every folded record, for at() and history() without reading the log again (on Kafka a second
-  // reader of the same partition in one client would also move the tail's cursor).
-  const records: RegistryRecord[] = [];
+  // reader of the same partition in one client would also move the tail's cursor). The raw
+  // bytes, not the decoded events: a few large buffers cost the collector far less than
+  // 100,000 object graphs, and point-in-time reads are rare.
+  const foldedLog: Array<Pick<LogRecord, 'offset' | 'timestamp' | 'value'>> = [];
+  function* foldedRecords(): Generator<RegistryRecord> {
+    for (const record of foldedLog) yield { offset: record.offset, timestamp: record.timestamp, event: decodeRegistryEvent(record.value) };
+  }
   const waiters = new Set<{ offset: number; resolve: () => void; reject: (error: Error) => void }>();
   const listeners = new Set<(change: RegistryChange) => void>();
   const changes = new Subject<RegistryChange>();
@@ -70,7 +75,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   function fold(record: LogRecord): void {
     const event = decodeRegistryEvent(record.value);
     const outcome = applyInPlace(draft, event);
-    records.push({ offset: record.offset, timestamp: record.timestamp, event });
+    foldedLog.push({ offset: record.offset, timestamp: record.timestamp, value: record.value });
     next = record.offset + 1;
     if (!outcome.accepted) {
       logger.debug({ offset: record.offset, name: event?.name, reason: outcome.reason }, 'registry event rejected by the fold');
@@ -348,12 +353,12 @@ export function createRegistry(options: RegistryOptions): Registry {
     async at(point) {
       if (!ready) return registryAt(log, topic, point);
       await sync();
-      return foldAt(records, point);
+      return foldAt(foldedRecords(), point);
     },
     async history(name) {
       if (!ready) return registryHistory(log, topic, name);
       await sync();
-      return historyOf(records, name);
+      return historyOf(foldedRecords(), name);
     },
     onChange(listener) {
       listeners.add(listener);
