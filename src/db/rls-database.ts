@@ -63,29 +63,30 @@ export async function createRlsDatabase(driver: Driver, logger: Logger): Promise
         statementTimeoutMs = Math.floor(deadline - Date.now());
         if (statementTimeoutMs <= 0) throw canceled('the invocation deadline has passed');
       }
-      const depth = String((options.triggerDepth ?? 0) + 1);
+      // One statement sets the whole session; role goes last because set_config is revoked from
+      // it. PostgreSQL pipelines it with the guest statement (one round trip, one implicit
+      // transaction); PGlite runs both in a transaction, where statement_timeout does nothing.
+      const setup = {
+        text:
+          "select set_config('request.jwt.claims', $1, true), set_config('aerofn.trigger_depth', $2, true), " +
+          "set_config('statement_timeout', coalesce($3, current_setting('statement_timeout')), true), set_config('role', $4, true)",
+        values: [claimsJson(rls), String((options.triggerDepth ?? 0) + 1), statementTimeoutMs === undefined ? null : `${statementTimeoutMs}ms`, role],
+      };
+      const txOptions = signal === undefined ? {} : { signal };
       try {
-        return await driver.transaction(
-          async (tx) => {
-            // One round trip sets the whole session; role goes last because set_config is revoked
-            // from it. statement_timeout is a no-op on PGlite (see the check below).
-            await tx.query(
-              "select set_config('request.jwt.claims', $1, true), set_config('aerofn.trigger_depth', $2, true), " +
-                "set_config('statement_timeout', coalesce($3, current_setting('statement_timeout')), true), set_config('role', $4, true)",
-              [claimsJson(rls), depth, statementTimeoutMs === undefined ? null : `${statementTimeoutMs}ms`, role],
-            );
-            const started = Date.now();
-            const result = await tx.query(sql, params);
-            // PGlite cannot interrupt a statement, and a long one blocks this thread, so an abort
-            // timer that came due meanwhile has not fired yet: let overdue timers run, then roll
-            // back a statement that outlived its invocation.
-            if (driver.kind === 'pglite' && Date.now() - started > 10) await new Promise((resolve) => setTimeout(resolve, 0));
-            if (signal?.aborted === true) throw canceled('the invocation ended');
-            if (deadline !== undefined && Date.now() > deadline) throw canceled('the invocation deadline passed while it ran');
-            return result;
-          },
-          signal === undefined ? {} : { signal },
-        );
+        if (driver.sessionQuery !== undefined) return await driver.sessionQuery(setup, sql, params, txOptions);
+        return await driver.transaction(async (tx) => {
+          await tx.query(setup.text, setup.values);
+          const started = Date.now();
+          const result = await tx.query(sql, params);
+          // PGlite cannot interrupt a statement, and a long one blocks this thread, so an abort
+          // timer that came due meanwhile has not fired yet: let overdue timers run, then roll
+          // back a statement that outlived its invocation.
+          if (Date.now() - started > 10) await new Promise((resolve) => setTimeout(resolve, 0));
+          if (signal?.aborted === true) throw canceled('the invocation ended');
+          if (deadline !== undefined && Date.now() > deadline) throw canceled('the invocation deadline passed while it ran');
+          return result;
+        }, txOptions);
       } catch (error) {
         throw toDatabaseError(error);
       }

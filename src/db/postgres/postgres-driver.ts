@@ -1,17 +1,24 @@
 import pg from 'pg';
 import type { Logger } from '../../observability/index.js';
-import type { QueryResult, SqlExecutor } from '../database.js';
+import type { QueryResult } from '../database.js';
 import type { Driver } from '../driver.js';
 import { normalizeParams, normalizeRows } from '../values.js';
+import { sessionQuery } from './session-query.js';
 
 type Client = pg.PoolClient & { processID?: number | null };
 
-async function run(client: pg.ClientBase, sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
-  // Always the extended protocol: exactly one statement, parameters bound by the server.
-  const result = await client.query({ text: sql, values: normalizeParams(params), queryMode: 'extended' } as pg.QueryConfig);
+function toResult(result: pg.QueryResult): QueryResult {
   const rows = normalizeRows(result.rows as Record<string, unknown>[]);
   return { rows, rowCount: result.rowCount ?? rows.length };
 }
+
+async function run(client: pg.ClientBase, sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
+  // Always the extended protocol: exactly one statement, parameters bound by the server.
+  return toResult(await client.query({ text: sql, values: normalizeParams(params), queryMode: 'extended' } as pg.QueryConfig));
+}
+
+/** A database error leaves the connection usable; anything else (a broken socket) does not. */
+const isServerError = (error: unknown): boolean => typeof (error as { code?: unknown } | null)?.code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code);
 
 /**
  * PostgreSQL through a `pg` Pool. Each transaction holds one pooled connection; the shared layer
@@ -31,36 +38,53 @@ export function openPostgresDriver(options: { url: string; poolSize: number; log
       (error: unknown) => options.logger.warn({ err: error, pid }, 'could not cancel a PostgreSQL statement'),
     );
 
+  /** Runs `work` on one pooled connection; an abort cancels its running statement by pid. */
+  const withConnection = async <T>(signal: AbortSignal | undefined, work: (client: Client, markBroken: () => void) => Promise<T>): Promise<T> => {
+    const client = (await pool.connect()) as Client;
+    const pid = client.processID ?? null;
+    let cancelling: Promise<void> | undefined;
+    const onAbort = (): void => {
+      if (pid !== null) cancelling = cancel(pid);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let broken = false;
+    try {
+      return await work(client, () => (broken = true));
+    } catch (error) {
+      broken ||= !isServerError(error);
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      // A cancel still on its way must land before the connection serves someone else.
+      if (cancelling !== undefined) await cancelling;
+      client.release(broken ? true : undefined);
+    }
+  };
+
   return {
     kind: 'postgres',
-    async transaction(fn, txOptions = {}) {
-      const client = (await pool.connect()) as Client;
-      const pid = client.processID ?? null;
-      let cancelling: Promise<void> | undefined;
-      const onAbort = (): void => {
-        if (pid !== null) cancelling = cancel(pid);
-      };
-      txOptions.signal?.addEventListener('abort', onAbort, { once: true });
-      let broken = false;
-      try {
+    transaction(fn, txOptions = {}) {
+      return withConnection(txOptions.signal, async (client, markBroken) => {
         await run(client, 'begin');
-        const executor: SqlExecutor = { query: (sql, params) => run(client, sql, params) };
-        const result = await fn(executor);
-        await run(client, 'commit');
-        return result;
-      } catch (error) {
         try {
-          await run(client, 'rollback');
-        } catch {
-          broken = true;
+          const result = await fn({ query: (sql, params) => run(client, sql, params) });
+          await run(client, 'commit');
+          return result;
+        } catch (error) {
+          await run(client, 'rollback').catch(markBroken);
+          throw error;
         }
-        throw error;
-      } finally {
-        txOptions.signal?.removeEventListener('abort', onAbort);
-        // A cancel still on its way must land before the connection serves someone else.
-        if (cancelling !== undefined) await cancelling;
-        client.release(broken ? true : undefined);
-      }
+      });
+    },
+    sessionQuery(setup, sql, params, queryOptions = {}) {
+      return withConnection(queryOptions.signal, (client) =>
+        new Promise<QueryResult>((resolve, reject) => {
+          const submittable = sessionQuery(setup, { text: sql, values: normalizeParams(params) }, (error, result) =>
+            error === null ? resolve(toResult(result)) : reject(error),
+          );
+          void client.query(submittable as pg.Submittable);
+        }),
+      );
     },
     async query(sql, params) {
       const client = await pool.connect();
