@@ -46,8 +46,10 @@ class Closer {
   }
   async closeAll(): Promise<void> {
     for (const step of this.steps.splice(0).reverse()) {
+      const started = Date.now();
       try {
         await step.close();
+        this.logger.info({ step: step.name, ms: Date.now() - started }, 'closed');
       } catch (error) {
         this.logger.error({ err: error, step: step.name }, 'closing failed; carrying on with the rest');
       }
@@ -148,7 +150,11 @@ export async function startService(options: StartOptions): Promise<RunningServic
     closer.add('servers', async () => {
       draining = true;
       grpc.setServing(false);
-      await Promise.all([grpc.close(config.shutdown.drainTimeoutMs), withBound(rest.close(), config.shutdown.drainTimeoutMs)]);
+      await Promise.all([
+        grpc.close(config.shutdown.drainTimeoutMs),
+        // Past the bound, cut keep-alive connections that still carry requests.
+        withBound(rest.close(), config.shutdown.drainTimeoutMs).then(() => rest.server.closeAllConnections()),
+      ]);
     });
 
     logger.info({ http: `${config.http.host}:${httpPort}`, grpc: `${config.grpc.host}:${grpcPort}`, eventLog: log.kind, database: database.kind, functions: registry.listFunctions().length }, 'aerofn serving');
@@ -261,4 +267,6 @@ export async function serve(env: Record<string, string | undefined> = process.en
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // Everything we own is closed; a library's stray timer or socket must not keep the process up.
+  process.exit();
 }

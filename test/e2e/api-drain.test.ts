@@ -45,7 +45,7 @@ async function startServer(dataDir: string, secret: string): Promise<Server> {
       try {
         const entry = JSON.parse(line) as { msg?: string; http?: string; level?: number };
         // Warnings and errors of the server land in the test output, to explain a failure.
-        if ((entry.level ?? 0) >= 40) process.stderr.write(`server: ${line}\n`);
+        if ((entry.level ?? 0) >= (process.env['DRAIN_DEBUG'] ? 0 : 40)) process.stderr.write(`server: ${line}\n`);
         if (entry.msg === 'aerofn serving' && entry.http !== undefined) resolve(`http://${entry.http}`);
       } catch {
         // not a log line
