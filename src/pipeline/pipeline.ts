@@ -76,6 +76,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const maxBatch = options.maxBatch ?? 2000;
   const metricsIntervalMs = options.metricsIntervalMs ?? 5000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+  const flushAttempts = 5;
   const topics = { invocations: `${prefix}aerofn.invocations`, metrics: `${prefix}aerofn.metrics`, dlq: `${prefix}aerofn.dlq` };
   const changeTopics = parseChangeTopics(config.changeTopics, prefix);
   const start = parseStartPosition(config.startFrom);
@@ -156,7 +157,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const metrics = dueMetrics ? functionMetrics.drainChanged(now) : [];
     if (dueMetrics) lastMetricsAt = now;
     if (completions.length === 0 && metrics.length === 0) return;
-    await writer.flush({ completions, metrics });
+    // A broker hiccup should not stop the pipeline: try the whole flush again (a new
+    // transaction in exactly_once) a few times before giving up.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await writer.flush({ completions, metrics });
+        break;
+      } catch (error) {
+        if (attempt >= flushAttempts) throw error;
+        logger.warn({ err: error, attempt, records: completions.length }, 'writing results failed; trying again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** (attempt - 1))));
+      }
+    }
     releaseIfBelowLow();
   };
 

@@ -1,0 +1,246 @@
+/**
+ * Pipeline benchmark: 100,000 change events through the stream processor with a trivial wasm
+ * function (real invoker, real sandbox), next to a raw kafkajs consume→produce passthrough of the
+ * same records on the same broker (the floor), and on the embedded log next to a raw EventLog
+ * subscribe→append passthrough. Throughput drains a backlog; latency (p50/p99 from the source
+ * record's timestamp to the output record's) is measured at a steady produce rate.
+ *
+ *   bash scripts/run-bench.sh pipeline        (Kafka from AEROFN_TEST_KAFKA_BROKERS, default 127.0.0.1:9092)
+ *   BENCH_EVENTS=20000 …                      (smaller run)
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { openEmbeddedEventLog, openKafkaEventLog, type AppendRecord, type EventLog } from '../../src/eventlog/index.js';
+import { createInMemoryFunctions, createInvoker, type InvocationRecord, type Invoker, type InvokeRequest } from '../../src/invoker/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { createPipeline } from '../../src/pipeline/index.js';
+import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
+
+const total = Number(process.env['BENCH_EVENTS'] ?? 100_000);
+const latencyEvents = Number(process.env['BENCH_LATENCY_EVENTS'] ?? 5000);
+const latencyRate = Number(process.env['BENCH_LATENCY_RATE'] ?? 2000);
+const partitions = 3;
+const brokers = (process.env['AEROFN_TEST_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const run = `${process.pid}-${Date.now()}`;
+const event = (n: number): AppendRecord => ({ key: `bench:${n % 1000}`, value: JSON.stringify({ table: 'bench', op: 'INSERT', row: { id: n % 1000, n }, commitTs: Date.now() }) });
+
+/** Returns null: the least a guest can do, so the numbers are the pipeline's. */
+const noopWat = `(module (memory (export "memory") 1)
+  (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "handler") (param i32 i32) (result i64) (i64.const 0)))`;
+
+interface Result { readonly name: string; readonly eventsPerSec: number; readonly p50: number; readonly p99: number }
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+};
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function fill(log: EventLog, topic: string, count: number, from = 0): Promise<void> {
+  for (let i = 0; i < count; i += 5000) await log.append(topic, Array.from({ length: Math.min(5000, count - i) }, (_, j) => event(from + i + j)));
+}
+
+/** Produces `count` events at `rate`/s in 10 ms ticks. */
+async function produceSteady(log: EventLog, topic: string, count: number, rate: number, from: number): Promise<void> {
+  const perTick = Math.max(1, Math.round(rate / 100));
+  const began = performance.now();
+  for (let sent = 0, tick = 0; sent < count; tick += 1) {
+    const n = Math.min(perTick, count - sent);
+    await log.append(topic, Array.from({ length: n }, (_, j) => event(from + sent + j)));
+    sent += n;
+    const due = began + (tick + 1) * 10;
+    if (due > performance.now()) await sleep(due - performance.now());
+  }
+}
+
+async function committedSum(log: EventLog, group: string, topic: string): Promise<number> {
+  return [...(await log.committedOffsets(group, topic)).values()].reduce((a, b) => a + b, 0);
+}
+
+async function waitCommitted(log: EventLog, group: string, topic: string, target: number): Promise<void> {
+  while ((await committedSum(log, group, topic)) < target) await sleep(5);
+}
+
+/** Latencies from the output topic: output record time − source record time. */
+async function latencies(log: EventLog, source: string, output: string, fromOffsetBySourcePartition: Map<number, number>, sourceOf: (value: Buffer, headers: Record<string, string>) => { partition: number; offset: number } | null): Promise<number[]> {
+  const sourceTimes = new Map<string, number>();
+  const ends = await log.endOffsets(source);
+  for (const [p, end] of ends.entries()) {
+    for (let offset = fromOffsetBySourcePartition.get(p) ?? 0; offset < end; ) {
+      const records = await log.read(source, p, offset, { maxRecords: 10_000 });
+      if (records.length === 0) break;
+      for (const r of records) sourceTimes.set(`${p}/${r.offset}`, r.timestamp);
+      offset = records[records.length - 1]!.offset + 1;
+    }
+  }
+  const out: number[] = [];
+  const outEnds = await log.endOffsets(output);
+  for (const [p, end] of outEnds.entries()) {
+    for (let offset = 0; offset < end; ) {
+      const records = await log.read(output, p, offset, { maxRecords: 10_000 });
+      if (records.length === 0) break;
+      for (const r of records) {
+        if (r.value === null) continue;
+        const src = sourceOf(r.value, r.headers);
+        const t = src === null ? undefined : sourceTimes.get(`${src.partition}/${src.offset}`);
+        if (t !== undefined) out.push(r.timestamp - t);
+      }
+      offset = records[records.length - 1]!.offset + 1;
+    }
+  }
+  return out;
+}
+
+const pipelineSource = (value: Buffer): { partition: number; offset: number } | null => {
+  const record = JSON.parse(value.toString('utf8')) as { source: { partition: number; offset: number } | null };
+  return record.source;
+};
+const headerSource = (_: Buffer, headers: Record<string, string>): { partition: number; offset: number } | null =>
+  headers['src'] === undefined ? null : { partition: Number(headers['src'].split('/')[0]), offset: Number(headers['src'].split('/')[1]) };
+
+/**
+ * An Invoker that answers at once without a sandbox: separates the pipeline's own cost from the
+ * sandbox's (the invoker has its own benchmark).
+ */
+function inProcessInvoker(): Pick<Invoker, 'invoke'> {
+  return {
+    async invoke(request: InvokeRequest): Promise<InvocationRecord> {
+      const id = request.invocationId ?? 'x';
+      const now = Date.now();
+      return {
+        id, function: request.functionName, version: request.version ?? 1, sha256: '', trigger: request.trigger, source: request.source ?? null, input: request.payload,
+        context: { invocationId: id, function: request.functionName, version: request.version ?? 1, trigger: request.trigger, role: request.rls.role, sub: request.rls.sub, claims: request.rls.claims, attempt: request.attempt ?? 1, now },
+        journal: [], outcome: { ok: true, output: 'null' }, attempt: request.attempt ?? 1, startedAt: new Date(now).toISOString(), durationMs: 0, memoryBytes: 0,
+      };
+    },
+  };
+}
+
+async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoker, 'invoke'>, functions: ReturnType<typeof createInMemoryFunctions>): Promise<Result> {
+  const slug = name.replace(/[^a-z]+/g, '-');
+  const prefix = `bench-${slug}-${run}.`;
+  const group = `bench-${run}-${slug}`;
+  const changes = `${prefix}aerodb.changes`;
+  await log.ensureTopic({ name: changes, partitions });
+  await fill(log, changes, total);
+  const pipeline = createPipeline({
+    log, invoker, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench', flushIntervalMs: 5,
+    config: { ...loadConfig({}).pipeline, groupId: group, concurrency: 64, highWatermark: 20_000, lowWatermark: 5000 },
+  });
+  const began = performance.now();
+  await pipeline.start();
+  await waitCommitted(log, group, changes, total);
+  const ms = performance.now() - began;
+  const before = new Map((await log.endOffsets(changes)).map((end, p) => [p, end] as const));
+  await produceSteady(log, changes, latencyEvents, latencyRate, total);
+  await waitCommitted(log, group, changes, total + latencyEvents);
+  await pipeline.stop();
+  const lat = await latencies(log, changes, pipeline.topics.invocations, before, pipelineSource);
+  return { name: `pipeline (${name})`, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** Raw kafkajs: consume a batch, produce it to the output topic, commit — nothing else. */
+async function measureKafkaPassthrough(log: EventLog): Promise<Result> {
+  const input = `bench-raw-${run}.in`;
+  const output = `bench-raw-${run}.out`;
+  await log.ensureTopic({ name: input, partitions });
+  await log.ensureTopic({ name: output, partitions: 1 });
+  await fill(log, input, total);
+  const kafka = new Kafka({ clientId: `bench-raw-${run}`, brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const group = `bench-raw-${run}`;
+  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 50 });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [input], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: partitions,
+    eachBatch: async ({ batch }) => {
+      await producer.send({ topic: output, acks: -1, messages: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: { src: `${batch.partition}/${m.offset}` } })) });
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }]);
+    },
+  });
+  const began = performance.now();
+  await waitCommitted(log, group, input, total);
+  const ms = performance.now() - began;
+  const before = new Map((await log.endOffsets(input)).map((end, p) => [p, end] as const));
+  await produceSteady(log, input, latencyEvents, latencyRate, total);
+  await waitCommitted(log, group, input, total + latencyEvents);
+  await consumer.disconnect();
+  await producer.disconnect();
+  const lat = await latencies(log, input, output, before, headerSource);
+  return { name: 'kafkajs passthrough (kafka)', eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** Raw EventLog on the embedded log: subscribe, append the batch to the output, commit. */
+async function measureEmbeddedPassthrough(log: EventLog): Promise<Result> {
+  const input = `bench-raw-${run}.in`;
+  const output = `bench-raw-${run}.out`;
+  await log.ensureTopic({ name: input, partitions });
+  await log.ensureTopic({ name: output, partitions: 1 });
+  await fill(log, input, total);
+  const group = `bench-raw-${run}`;
+  const subscription = await log.subscribe({
+    groupId: group, topics: [input], start: 'earliest',
+    eachBatch: async (batch) => {
+      await log.append(output, batch.records.map((r) => ({ key: r.key, value: r.value, headers: { src: `${batch.partition}/${r.offset}` } })));
+      await log.commitOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 }]);
+    },
+  });
+  const began = performance.now();
+  await waitCommitted(log, group, input, total);
+  const ms = performance.now() - began;
+  const before = new Map((await log.endOffsets(input)).map((end, p) => [p, end] as const));
+  await produceSteady(log, input, latencyEvents, latencyRate, total);
+  await waitCommitted(log, group, input, total + latencyEvents);
+  await subscription.close();
+  const lat = await latencies(log, input, output, before, headerSource);
+  return { name: 'EventLog passthrough (embedded)', eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+function print(rows: Result[], floor: Result, pipeline: Result): void {
+  for (const r of rows) console.log(`  ${r.name.padEnd(44)} ${Math.round(r.eventsPerSec).toLocaleString('en-US').padStart(9)} events/s   p50 ${r.p50.toFixed(0).padStart(5)} ms   p99 ${r.p99.toFixed(0).padStart(5)} ms`);
+  console.log(`  ratio pipeline/floor: throughput ${(pipeline.eventsPerSec / floor.eventsPerSec).toFixed(2)}, p99 ${(pipeline.p99 / floor.p99).toFixed(2)}`);
+}
+
+const functions = createInMemoryFunctions();
+const invoker = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger() });
+await invoker.ready();
+await functions.deploy('noop', await watToWasm(noopWat), { triggers: [{ type: 'database', table: 'bench', operations: ['INSERT'] }] });
+console.log(`${total.toLocaleString('en-US')} events (${partitions} partitions), latency at ${latencyRate}/s over ${latencyEvents} events, ${loadConfig({}).sandbox.workers} sandbox workers`);
+
+const only = process.env['BENCH_ONLY'];
+if (only === undefined || only === 'kafka') {
+  const log = await openKafkaEventLog({ brokers, clientId: `bench-pipeline-${run}`, logger: silentLogger() });
+  try {
+    const floor = await measureKafkaPassthrough(log);
+    const pipeline = await measurePipeline('kafka', log, invoker, functions);
+    const bare = await measurePipeline('kafka, in-process invoker', log, inProcessInvoker(), functions);
+    console.log('Kafka:');
+    print([floor, pipeline, bare], floor, pipeline);
+    console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
+  } finally {
+    await log.close();
+  }
+}
+if (only === undefined || only === 'embedded') {
+  const dir = await mkdtemp(join(tmpdir(), 'aerofn-bench-pipeline-'));
+  const log = await openEmbeddedEventLog({ dataDir: dir, logger: silentLogger() });
+  try {
+    const floor = await measureEmbeddedPassthrough(log);
+    const pipeline = await measurePipeline('embedded', log, invoker, functions);
+    const bare = await measurePipeline('embedded, in-process invoker', log, inProcessInvoker(), functions);
+    console.log('Embedded log (fsync on):');
+    print([floor, pipeline, bare], floor, pipeline);
+    console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+await invoker.close();
