@@ -232,11 +232,25 @@ export class KafkaEventLog implements EventLog {
         await txn.commit();
       } catch (error) {
         await txn.abort().catch(() => undefined);
-        throw new EventLogError('BACKEND', `committing offsets of group "${groupId}" failed: ${(error as Error).message}`, { cause: error });
+        // A cluster without transactions (or without the ACL for them) still takes an admin commit for an empty group.
+        this.logger.warn({ err: error, groupId }, 'committing offsets in a transaction failed; trying admin.setOffsets');
+        await this.setOffsetsAsAdmin(groupId, offsets);
       }
     });
     this.offsetCommits = run.catch(() => undefined);
     return run;
+  }
+
+  private async setOffsetsAsAdmin(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+    for (const { topic, partition, offset } of offsets) byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset: String(offset) }]);
+    for (const [topic, partitions] of byTopic) {
+      try {
+        await this.admin.setOffsets({ groupId, topic, partitions });
+      } catch (error) {
+        throw new EventLogError('BACKEND', `committing offsets of group "${groupId}" failed: ${(error as Error).message} (outside a subscription, Kafka takes them only in a transaction or while the group has no members)`, { cause: error });
+      }
+    }
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
