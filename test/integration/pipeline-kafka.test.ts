@@ -76,4 +76,34 @@ describe('pipeline on Kafka with wasm functions', () => {
     const letters = await readValues<DeadLetter>(log, pipeline.topics.dlq);
     assert.deepEqual(letters.map((l) => [l.stage, l.function?.name ?? null, l.attempts]).sort(), [['decode', null, 0], ['invoke', 'spin', 2]]);
   });
+
+  it('splits the partitions between two instances of one consumer group', async () => {
+    const prefix = `it2-${run}.`;
+    const groupId = `pipeline-two-${run}`;
+    const changes = `${prefix}aerodb.changes`;
+    await log.ensureTopic({ name: changes, partitions: 4 });
+    const make = (instanceId: string) => createPipeline({
+      log, invoker, functions: functions.list().filter((fn) => fn.name === 'echo'), config: pipelineConfig({ groupId }), topicPrefix: prefix, logger: silentLogger(), instanceId,
+    });
+    const first = make('one');
+    const second = make('two');
+    await first.start();
+    await second.start();
+    // Wait until the group settled: each member owns some partitions.
+    await waitFor(async () => {
+      const [a, b] = await Promise.all([first.describe(), second.describe()]);
+      return a.lag.length > 0 && b.lag.length > 0 && a.lag.length + b.lag.length === 4;
+    }, 60_000, 'both members assigned');
+    const count = 400;
+    await log.append(changes, Array.from({ length: count }, (_, n) => ({ key: `orders:${n % 40}`, value: JSON.stringify({ table: 'orders', op: 'INSERT', row: { id: n % 40, n } }) })));
+    const total = async (): Promise<number> => [...(await log.committedOffsets(groupId, changes)).values()].reduce((a, b) => a + b, 0);
+    await waitFor(async () => (await total()) === count, 60_000, 'every change committed');
+    const handled = async (p: typeof first): Promise<number> => (await p.describe()).subTopologies[0]?.nodes.find((n) => n.name === 'change-source')?.in ?? 0;
+    const [byFirst, bySecond] = [await handled(first), await handled(second)];
+    await Promise.all([first.stop(), second.stop()]);
+    assert.ok(byFirst > 0 && bySecond > 0, `both instances worked (${byFirst} and ${bySecond})`);
+    assert.equal(byFirst + bySecond, count, 'each record was taken by one instance');
+    const records = (await readValues<InvocationRecord>(log, first.topics.invocations)).filter((r) => r.function === 'echo');
+    assert.equal(new Set(records.map((r) => `${r.source?.partition}/${r.source?.offset}`)).size, count);
+  });
 });
