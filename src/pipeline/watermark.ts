@@ -24,14 +24,19 @@ interface PartitionState {
  */
 export class CommitWatermarks {
   private readonly partitions = new Map<string, PartitionState>();
+  private last: PartitionState | undefined;
 
   private state(topic: string, partition: number): PartitionState {
+    // Records come in runs of one partition: remembering the last one skips the key building.
+    const last = this.last;
+    if (last !== undefined && last.partition === partition && last.topic === topic) return last;
     const key = partitionKey(topic, partition);
     let state = this.partitions.get(key);
     if (state === undefined) {
       state = { topic, partition, slots: [], head: 0, byOffset: new Map(), frontier: -1, committed: -1 };
       this.partitions.set(key, state);
     }
+    this.last = state;
     return state;
   }
 
@@ -89,5 +94,6 @@ export class CommitWatermarks {
   /** A partition was revoked: forget it (its uncommitted work will be redelivered elsewhere). */
   forget(topic: string, partition: number): void {
     this.partitions.delete(partitionKey(topic, partition));
+    this.last = undefined;
   }
 }
