@@ -52,10 +52,12 @@ export class PartitionLog {
     const files = names.filter((name) => /^\d{20}\.log$/.test(name));
     if (files.length === 0) files.push(segmentFileName(0));
     const segments: Segment[] = [];
-    for (const name of files) {
+    for (const [i, name] of files.entries()) {
       const base = Number(name.slice(0, 20));
       const onKey = log.latestByKey === null ? undefined : (key: string | null, offset: number) => key !== null && log.latestByKey!.set(key, offset);
-      const { segment, scan } = await Segment.open(join(dir, name), base, { create: true, ...(onKey ? { onKey } : {}) });
+      // Compacted topics need every key now; others scan a sealed segment when it is first read.
+      const lazy = onKey === undefined && i < files.length - 1;
+      const { segment, scan } = await Segment.open(join(dir, name), base, { create: true, lazy, ...(onKey ? { onKey } : {}) });
       if (scan.truncatedBytes > 0) {
         logger.warn({ topic, partition, segment: name, truncatedBytes: scan.truncatedBytes }, 'truncated a torn tail (records that were never acknowledged)');
       }
@@ -168,6 +170,7 @@ export class PartitionLog {
       const segment = segments[i]!;
       segment.pin();
       try {
+        await segment.indexed();
         const limit = segment.size;
         let pos = segment.positionFor(from);
         while (pos < limit && out.length < maxRecords && bytes < maxBytes) {
@@ -215,6 +218,7 @@ export class PartitionLog {
   /** The first offset whose timestamp is ≥ `timestamp`, or the end offset. */
   async offsetForTimestamp(timestamp: number): Promise<number> {
     for (const segment of this.segments) {
+      await segment.indexed();
       if (segment.maxTimestamp < timestamp) continue;
       segment.pin();
       try {
@@ -290,7 +294,7 @@ export class PartitionLog {
   /** Deletes sealed segments, oldest first, whose newest record is past the retention time. */
   private async applyRetention(): Promise<void> {
     const cutoff = Date.now() - this.retentionMs!;
-    while (this.segments.length > 1 && this.segments[0]!.maxTimestamp < cutoff) {
+    while (this.segments.length > 1 && (await this.segments[0]!.indexed(), this.segments[0]!.maxTimestamp < cutoff)) {
       const expired = this.segments[0]!;
       this.segments = this.segments.slice(1);
       await expired.retire();
@@ -308,6 +312,7 @@ export class PartitionLog {
         this.segments = this.segments.filter((s) => s !== segment);
         continue;
       }
+      await segment.indexed();
       if (segment.nextOffset <= offset) break;
       const buf = await segment.readAt(0, segment.size);
       let at = 0;

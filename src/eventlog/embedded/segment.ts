@@ -29,6 +29,7 @@ export class Segment {
   private lastIndexedPosition = -Infinity;
   private pins = 0;
   private retired = false;
+  private scanned: Promise<ScanResult> | null = null;
 
   private constructor(
     readonly baseOffset: number,
@@ -40,13 +41,28 @@ export class Segment {
 
   /**
    * Opens and scans the file. Everything after the first frame that is incomplete, fails its CRC
-   * or breaks offset order is truncated (a torn tail), and reported in the result.
+   * or breaks offset order is truncated (a torn tail), and reported in the result. With `lazy`
+   * (sealed segments of a non-compacted topic) the scan waits for the first use — see indexed().
    */
-  static async open(path: string, baseOffset: number, options: { create: boolean; onKey?: (key: string | null, offset: number) => void }): Promise<{ segment: Segment; scan: ScanResult }> {
+  static async open(
+    path: string,
+    baseOffset: number,
+    options: { create: boolean; lazy?: boolean; onKey?: (key: string | null, offset: number) => void },
+  ): Promise<{ segment: Segment; scan: ScanResult }> {
     const fh = await open(path, options.create ? 'a+' : 'r+');
     const segment = new Segment(baseOffset, path, fh);
-    const scan = await segment.scan(options.onKey);
-    return { segment, scan };
+    if (options.lazy) return { segment, scan: { truncatedBytes: 0 } };
+    segment.scanned = segment.scan(options.onKey);
+    return { segment, scan: await segment.scanned };
+  }
+
+  /**
+   * Resolves once the index, size and timestamps are known. Sealed segments are scanned on their
+   * first read, so opening a large log costs one scan of its active segments, not of all of it.
+   */
+  async indexed(): Promise<void> {
+    this.scanned ??= this.scan(undefined);
+    await this.scanned;
   }
 
   private async scan(onKey: ((key: string | null, offset: number) => void) | undefined): Promise<ScanResult> {

@@ -76,6 +76,26 @@ describe('embedded event log', () => {
     await log.close();
   });
 
+  it('reopens a log of many segments and reads and searches by time across all of them', async () => {
+    const dir = freshDir();
+    let log = await open(dir, { segmentBytes: 4096 });
+    await log.ensureTopic({ name: 'm' });
+    const t0 = Date.now() - 100_000;
+    for (let i = 0; i < 300; i += 10) await log.append('m', Array.from({ length: 10 }, (_, j) => ({ value: `v${i + j}`.padEnd(150, '-'), timestamp: t0 + (i + j) * 100 })));
+    await log.close();
+    assert.ok((await segmentsOf(dir, 'm')).length > 8);
+    log = await open(dir, { segmentBytes: 4096 });
+    assert.equal(await log.offsetForTimestamp('m', 0, t0 + 12_345), 124);
+    const page = await log.read('m', 0, 205, { maxRecords: 3 });
+    assert.deepEqual(page.map((r) => r.offset), [205, 206, 207]);
+    const all = await readAll(log, 'm', 0, 0);
+    assert.deepEqual(all.map((r) => r.offset), Array.from({ length: 300 }, (_, i) => i));
+    assert.deepEqual(await log.endOffsets('m'), [300]);
+    const [next] = await log.append('m', [{ value: 'after reopen' }]);
+    assert.equal(next!.offset, 300);
+    await log.close();
+  });
+
   it('deletes whole sealed segments past retentionMs and moves the start offset', async () => {
     const dir = freshDir();
     const log = await open(dir, { segmentBytes: 2048 });
