@@ -231,6 +231,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             }
             if (state !== 'running') return; // not tracked, so not committed: redelivered later
             stats.source.in += 1;
+            // The source's latency is the age of a record when it is taken in (append → intake).
+            if (stats.source.sample()) stats.source.observe(Math.max(0, Date.now() - record.timestamp));
             watermarks.track(record.topic, record.partition, record.offset);
             intake.next(record);
             stats.source.out += 1;

@@ -7,7 +7,9 @@ import type { LogRecordLike, Routed } from '../types.js';
 export const decodeRecords = (stats?: StageStats): OperatorFunction<LogRecordLike, Routed> =>
   map((record): Routed => {
     if (stats !== undefined) stats.in += 1;
+    const started = stats !== undefined && stats.sample() ? performance.now() : -1;
     const result = decodeChange(record);
+    if (started >= 0) stats?.observe(performance.now() - started);
     if (result.kind === 'event') {
       if (stats !== undefined) stats.out += 1;
       return { kind: 'event', record, event: result.event };

@@ -12,7 +12,9 @@ export const matchTriggers = (index: () => TriggerIndex, stats?: StageStats): Op
   map((item): Routed => {
     if (item.kind !== 'event') return item;
     if (stats !== undefined) stats.in += 1;
+    const started = stats !== undefined && stats.sample() ? performance.now() : -1;
     const functions = index().lookup(item.event);
+    if (started >= 0) stats?.observe(performance.now() - started);
     if (functions.length === 0) return { kind: 'skip', record: item.record, reason: 'no trigger matches' };
     if (stats !== undefined) stats.out += functions.length;
     return { kind: 'matched', record: item.record, event: item.event, functions };

@@ -47,6 +47,9 @@ describe('createPipeline on the embedded log', () => {
     assert.equal(node('invoke')?.out, 89);
     assert.equal(node('invocations-sink')?.out, 89);
     assert.equal(described.totalLag, 0);
+    for (const name of ['change-source', 'decode', 'match', 'invoke', 'invocations-sink', 'commit']) {
+      assert.equal(typeof node(name)?.p99Ms, 'number', `${name} reports a p99 latency`);
+    }
     await pipeline.stop();
     const metrics = await readValues<{ function: string; invocations: number }>(log, pipeline.topics.metrics);
     assert.equal(metrics.filter((m) => m.function === 'audit').at(-1)?.invocations, 50);
