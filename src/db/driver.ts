@@ -6,14 +6,16 @@ export interface Driver {
   /** One transaction on one connection; an abort of `signal` cancels the running statement where the engine can. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
   /**
-   * Optional fast path: the session setup and one statement in a single implicit transaction and
-   * one round trip (PostgreSQL's extended protocol). Without it, `transaction` is used.
+   * The session setup and one guest statement in one transaction, in as few round trips as the
+   * engine allows. `check` runs after the statement and before the commit; an error it returns
+   * rolls the statement back (for engines that cannot cancel a running statement themselves —
+   * PostgreSQL cancels by statement_timeout and `signal`, and commits with the statement).
    */
-  sessionQuery?(
+  sessionQuery(
     setup: { readonly text: string; readonly values: readonly (string | null)[] },
     sql: string,
     params: readonly unknown[],
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; check?: () => Promise<Error | undefined> },
   ): Promise<QueryResult>;
   /** Single statement outside any explicit transaction, extended protocol. */
   query(sql: string, params?: readonly unknown[]): Promise<QueryResult>;

@@ -72,21 +72,18 @@ export async function createRlsDatabase(driver: Driver, logger: Logger): Promise
           "set_config('statement_timeout', coalesce($3, current_setting('statement_timeout')), true), set_config('role', $4, true)",
         values: [claimsJson(rls), String((options.triggerDepth ?? 0) + 1), statementTimeoutMs === undefined ? null : `${statementTimeoutMs}ms`, role],
       };
-      const txOptions = signal === undefined ? {} : { signal };
+      const started = Date.now();
+      // For PGlite, which cannot interrupt a statement and blocks this thread while one runs: an
+      // abort timer that came due meanwhile has not fired yet, so let overdue timers run, then
+      // roll back a statement that outlived its invocation.
+      const check = async (): Promise<Error | undefined> => {
+        if (Date.now() - started > 10) await new Promise((resolve) => setTimeout(resolve, 0));
+        if (signal?.aborted === true) return canceled('the invocation ended');
+        if (deadline !== undefined && Date.now() > deadline) return canceled('the invocation deadline passed while it ran');
+        return undefined;
+      };
       try {
-        if (driver.sessionQuery !== undefined) return await driver.sessionQuery(setup, sql, params, txOptions);
-        return await driver.transaction(async (tx) => {
-          await tx.query(setup.text, setup.values);
-          const started = Date.now();
-          const result = await tx.query(sql, params);
-          // PGlite cannot interrupt a statement, and a long one blocks this thread, so an abort
-          // timer that came due meanwhile has not fired yet: let overdue timers run, then roll
-          // back a statement that outlived its invocation.
-          if (Date.now() - started > 10) await new Promise((resolve) => setTimeout(resolve, 0));
-          if (signal?.aborted === true) throw canceled('the invocation ended');
-          if (deadline !== undefined && Date.now() > deadline) throw canceled('the invocation deadline passed while it ran');
-          return result;
-        }, txOptions);
+        return await driver.sessionQuery(setup, sql, params, { ...(signal === undefined ? {} : { signal }), check });
       } catch (error) {
         throw toDatabaseError(error);
       }

@@ -3,6 +3,7 @@ import { PGlite, type Results } from '@electric-sql/pglite';
 import type { QueryResult, SqlExecutor } from '../database.js';
 import type { Driver } from '../driver.js';
 import { normalizeParams, normalizeRows } from '../values.js';
+import { pgliteSessionQuery } from './pglite-session.js';
 
 function toResult(result: Results<Record<string, unknown>>): QueryResult {
   const rows = normalizeRows(result.rows);
@@ -13,7 +14,7 @@ function toResult(result: Results<Record<string, unknown>>): QueryResult {
  * PGlite is one Postgres backend in this process: one connection, statements run one at a time
  * (PGlite queues them), and a running statement cannot be interrupted — wasm has no signals, so
  * statement_timeout and pg_cancel_backend do nothing. The shared layer checks the deadline after
- * the statement and rolls the transaction back when it ran too long (docs/database.md).
+ * the statement (sessionQuery's `check`) and rolls it back when it ran too long (docs/database.md).
  */
 export async function openPgliteDriver(options: { dataDir?: string }): Promise<Driver> {
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
@@ -33,6 +34,8 @@ export async function openPgliteDriver(options: { dataDir?: string }): Promise<D
     async transaction(fn) {
       return db.transaction(async (tx) => fn(executor(tx)));
     },
+    sessionQuery: (setup, sql, params, queryOptions = {}) =>
+      pgliteSessionQuery(db, setup, sql, params, queryOptions.check ?? (async () => undefined)),
     query: (sql, params) => executor(db).query(sql, params),
     async script(sql) {
       await db.exec(sql);
