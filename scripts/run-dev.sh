@@ -40,17 +40,22 @@ if curl -fsS -o /dev/null "$http/healthz" 2>/dev/null; then
 fi
 
 log_file="$AEROFN_DATA_DIR/aerofn.log"
-"${aerofn[@]}" serve > >(tee -a "$log_file") 2>&1 &
+# Logs go to the file, so the commands printed below stay readable (tail -f it to watch).
+"${aerofn[@]}" serve >>"$log_file" 2>&1 &
 server=$!
+# Ctrl-C in a terminal signals the whole foreground group, the server included, so on INT we
+# only wait for its drain (forwarding a second signal would make it exit without draining);
+# a TERM sent to this script alone is passed on.
 stop() {
   trap - INT TERM
   echo
   echo "run-dev: stopping the server (draining in-flight work)…"
-  kill -TERM "$server" 2>/dev/null || true
+  if [ "$1" = TERM ]; then kill -TERM "$server" 2>/dev/null || true; fi
   wait "$server" 2>/dev/null || true
   exit 0
 }
-trap stop INT TERM
+trap 'stop INT' INT
+trap 'stop TERM' TERM
 
 printf 'run-dev: waiting for %s/readyz ' "$http"
 for _ in $(seq 1 240); do
@@ -120,6 +125,7 @@ Look around:
   curl -s $http/metrics | grep aerofn_
   grpcurl -plaintext $grpc list          # grpcurl: \`make tools\` puts it in .cache/bin
 
+Server logs: tail -f $log_file
 Ctrl-C stops the server.
 EOF2
 
