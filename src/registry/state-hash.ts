@@ -1,5 +1,19 @@
 import { createHash } from 'node:crypto';
+import type { FunctionDefinition } from './function-definition.js';
 import type { RegistryState } from './registry-state.js';
+
+// Definitions are never changed once folded (enable/disable makes a new object), so their
+// canonical text can be kept: re-hashing a large registry then costs sha256, not serialisation.
+const canonicalDefinitions = new WeakMap<FunctionDefinition, string>();
+
+function canonicalDefinition(definition: FunctionDefinition): string {
+  let text = canonicalDefinitions.get(definition);
+  if (text === undefined) {
+    text = canonicalJson(definition);
+    canonicalDefinitions.set(definition, text);
+  }
+  return text;
+}
 
 /**
  * JSON with object keys sorted and no whitespace, so equal values give equal text whatever order
@@ -25,9 +39,13 @@ export function stateHash(state: RegistryState): string {
   for (const name of names) {
     const entry = state.functions.get(name);
     if (entry === undefined) continue;
-    const versions = [...entry.versions.keys()].sort((a, b) => a - b).map((version) => entry.versions.get(version));
+    const versions = [...entry.versions.keys()].sort((a, b) => a - b);
     // The serving definition is always one of `versions`; its version number identifies it.
-    hash.update(canonicalJson({ name, latestVersion: entry.latestVersion, current: entry.current?.version ?? null, versions }));
+    hash.update(`${canonicalJson({ name, latestVersion: entry.latestVersion, current: entry.current?.version ?? null })}\n`);
+    for (const version of versions) {
+      const definition = entry.versions.get(version);
+      if (definition !== undefined) hash.update(`${canonicalDefinition(definition)}\n`);
+    }
     hash.update('\n');
   }
   return hash.digest('hex');
