@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BehaviorSubject, interval, isObservable, map, merge, Subject, takeUntil, type Observable, type Subscription as RxSubscription } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, interval, isObservable, map, merge, of, Subject, take, takeUntil, timeout, type Observable, type Subscription as RxSubscription } from 'rxjs';
 import type { AeroConfig } from '../config/index.js';
 import type { EventLog, Subscription } from '../eventlog/index.js';
 import type { InvocationRecord, Invoker } from '../invoker/index.js';
@@ -40,6 +40,8 @@ export interface PipelineOptions {
   readonly drainTimeoutMs?: number;
   readonly recentPerFunction?: number;
   readonly outputPartitions?: number;
+  /** Longest time one source batch waits for backpressure to ease before taking the rest in (default 10 s). */
+  readonly maxBlockMs?: number;
 }
 
 export type FunctionSource =
@@ -77,6 +79,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const metricsIntervalMs = options.metricsIntervalMs ?? 5000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const flushAttempts = 5;
+  const maxBlockMs = options.maxBlockMs ?? 10_000;
   const topics = { invocations: `${prefix}aerofn.invocations`, metrics: `${prefix}aerofn.metrics`, dlq: `${prefix}aerofn.dlq` };
   const changeTopics = parseChangeTopics(config.changeTopics, prefix);
   const start = parseStartPosition(config.startFrom);
@@ -218,16 +221,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         topics: changeTopics,
         start,
         eachBatch: async (batch) => {
+          let blockedSince = -1;
           for (const record of batch.records) {
             // Backpressure per record: above the high watermark the fetch pauses and this batch
             // waits (holding the partition's next batch back too) until in-flight work drains
-            // below the low watermark.
+            // below the low watermark. The wait is bounded: a Kafka member that does not return
+            // from eachBatch misses heartbeats and is dropped from the group, so past
+            // maxBlockMs the rest of the batch is taken in and the paused fetch holds the line.
             if (state === 'running' && watermarks.inFlight() >= config.highWatermark) {
               if (!paused.value) {
                 paused.next(true);
                 subscription?.pause();
               }
-              await waitUntil(paused, (value) => !value || state !== 'running');
+              if (blockedSince < 0) blockedSince = Date.now();
+              const left = maxBlockMs - (Date.now() - blockedSince);
+              if (left > 0) await waitUntil(paused, (value) => !value || state !== 'running', left);
             }
             if (state !== 'running') return; // not tracked, so not committed: redelivered later
             stats.source.in += 1;
@@ -284,15 +292,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 }
 
-function waitUntil<T>(subject: BehaviorSubject<T>, predicate: (value: T) => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const subscription = subject.subscribe((value) => {
-      if (predicate(value)) {
-        resolve();
-        queueMicrotask(() => subscription.unsubscribe());
-      }
-    });
-  });
+/** Resolves when `predicate` holds for the subject's value, or after `timeoutMs`. */
+function waitUntil<T>(subject: BehaviorSubject<T>, predicate: (value: T) => boolean, timeoutMs: number): Promise<void> {
+  return firstValueFrom(subject.pipe(filter(predicate), take(1), timeout({ first: timeoutMs, with: () => of(undefined) }))).then(() => undefined);
 }
 
 /** Fills the recent-invocations index from the tail of the invocations topic (last 1000 per partition). */

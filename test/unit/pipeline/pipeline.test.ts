@@ -138,6 +138,21 @@ describe('createPipeline on the embedded log', () => {
     assert.equal(invoker.calls.length, 200);
   });
 
+  it('bounds how long a source batch waits for backpressure (maxBlockMs) so a Kafka member keeps its heartbeat', async () => {
+    const prefix = uniquePrefix();
+    const changes = `${prefix}aerodb.changes`;
+    const invoker = scriptedInvoker({ slow: async () => (await sleep(40), { output: 'null' }) });
+    const functions = [functionDef('slow', [{ type: 'database', table: 's', operations: ['INSERT'] }])];
+    const pipeline = createPipeline({ log, invoker, functions, config: pipelineConfig({ concurrency: 1, highWatermark: 5, lowWatermark: 1 }), topicPrefix: prefix, logger: silentLogger(), maxBlockMs: 150 });
+    await pipeline.start();
+    await log.append(changes, Array.from({ length: 30 }, (_, i) => ({ key: 'one-key', value: change('s', i).value })));
+    const source = async () => (await pipeline.describe()).subTopologies[0]?.nodes.find((n) => n.name === 'change-source');
+    await waitFor(async () => (await source())?.in === 30, 5000, 'the whole batch taken in after the bounded wait');
+    assert.ok(invoker.calls.length < 15, `taken in long before the work finished (${invoker.calls.length} calls so far)`);
+    await waitFor(async () => (await log.committedOffsets('aerofn-pipeline', changes)).get(0) === 30, 15_000, 'all committed');
+    await pipeline.stop();
+  });
+
   it('stops a two-function write cycle with the loop guard', async () => {
     const prefix = uniquePrefix();
     const changes = `${prefix}aerodb.changes`;
