@@ -102,7 +102,7 @@ function send(request: FetchRequest, address: ResolvedAddress, maxBytes: number,
   return new Promise((resolvePromise, reject) => {
     const req = client.request(
       request.url,
-      { method: request.method, headers: request.headers, lookup, signal, agent: false, ...(request.url.protocol === 'https:' ? { servername: stripBrackets(request.url.hostname) } : {}) },
+      { method: request.method, headers: request.headers, lookup, signal, agent: false, ...(request.url.protocol === 'https:' && isIP(stripBrackets(request.url.hostname)) === 0 ? { servername: request.url.hostname } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
