@@ -23,6 +23,10 @@ export interface InvokerOptions {
   readonly logger: Logger;
   /** Called with every record, success or failure (the pipeline appends it to aerofn.invocations). */
   readonly onRecord?: (record: InvocationRecord) => void;
+  /** How long an idle sandbox worker spins for its next request before it sleeps (default 0). */
+  readonly spinMicros?: number;
+  /** How long the main thread waits for a lone quick job before yielding to the event loop (default 0). */
+  readonly mainSpinMicros?: number;
   /** Compiled modules kept in memory (default 256). */
   readonly maxCachedModules?: number;
 }
@@ -46,6 +50,8 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
     defaultStackKb: config.defaults.stackKb,
     maxLogMessages: config.maxLogMessages,
     maxLogMessageBytes: config.maxLogMessageBytes,
+    spinMicros: options.spinMicros ?? 0,
+    mainSpinMicros: options.mainSpinMicros ?? 0,
     hostFunctions: options.hostFunctions ?? {},
     logger,
   });

@@ -13,6 +13,13 @@ export interface SandboxPoolOptions {
   readonly maxLogMessageBytes: number;
   readonly hostFunctions?: HostFunctions;
   readonly logger?: Logger;
+  /** How long an idle worker spins for the next request before sleeping (default 0). */
+  readonly spinMicros?: number;
+  /**
+   * When a job arrives at an otherwise idle pool, the main thread waits this long for its result
+   * before going back to the event loop (default 0: never).
+   */
+  readonly mainSpinMicros?: number;
   /** Workers of a non-default stack size stop after this long idle. */
   readonly idleMs?: number;
 }
@@ -57,6 +64,12 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
   const size = Math.max(1, options.workers);
   const hostFunctions = options.hostFunctions ?? {};
   const idleMs = options.idleMs ?? 30_000;
+  const mainSpinMicros = options.mainSpinMicros ?? 0;
+  const busyThreads = (): number => {
+    let busy = 0;
+    for (const thread of everyThread) if (thread.busy) busy++;
+    return busy;
+  };
   const groups = new Map<number, Group>();
   const everyThread = new Set<SandboxThread>();
   let started = 0;
@@ -78,6 +91,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
       stackKb: group.stackKb,
       maxLogMessages: options.maxLogMessages,
       maxLogMessageBytes: options.maxLogMessageBytes,
+      spinMicros: options.spinMicros ?? 0,
       hostFunctions,
       onIdle: (done) => {
         group.startFailures = 0;
@@ -150,7 +164,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         const pending: Pending = { job, resolve };
         const thread = group.idle.pop();
         if (thread !== undefined) {
-          thread.run(pending);
+          thread.run(pending, mainSpinMicros > 0 && busyThreads() === 0 ? mainSpinMicros : 0);
           return;
         }
         group.queue.push(pending);

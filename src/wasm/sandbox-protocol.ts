@@ -89,6 +89,8 @@ export interface WorkerInit {
   readonly port: MessagePort;
   readonly maxLogMessages: number;
   readonly maxLogMessageBytes: number;
+  /** How long an idle worker spins before it sleeps in Atomics.wait (0: never spins). */
+  readonly spinMicros: number;
   /** Host functions the main thread provides; the others answer "not available" in the worker. */
   readonly availableHostCalls: readonly HostCallName[];
 }
