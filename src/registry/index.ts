@@ -30,7 +30,7 @@ export type { ApplyOutcome, FunctionEntry, RegistryState, RegistryTriggerIndex, 
 export { canonicalJson, stateHash } from './state-hash.js';
 
 // Point in time and audit (the CLI's `aerofn registry at|history`).
-export { readRegistryRecords, registryAt, registryHistory, viewOf } from './point-in-time.js';
+export { foldAt, historyEntry, historyOf, readRegistryRecords, registryAt, registryHistory, viewOf } from './point-in-time.js';
 export type { HistoryEntry, PointInTime, RegistryRecord, RegistryView } from './point-in-time.js';
 
 // Command validation (REST/gRPC may validate early with the same messages).

@@ -1,7 +1,7 @@
 import type { EventLog } from '../eventlog/index.js';
 import type { FunctionDefinition } from './function-definition.js';
 import { decodeRegistryEvent, type RegistryEvent, type RegistryEventType } from './registry-events.js';
-import { applyInPlace, createDraft, getFunction, listFunctions, type RegistryState, type RejectReason } from './registry-state.js';
+import { applyInPlace, createDraft, getFunction, listFunctions, type ApplyOutcome, type RegistryState, type RejectReason } from './registry-state.js';
 import { stateHash } from './state-hash.js';
 
 export const registryReadBatch = 10_000;
@@ -124,22 +124,27 @@ export function historyOf(records: Iterable<RegistryRecord>, name?: string): His
     const outcome = applyInPlace(draft, record.event);
     const event = record.event;
     if (event === undefined || (name !== undefined && event.name !== name)) continue;
-    out.push({
-      offset: record.offset,
-      name: event.name,
-      timestamp: new Date(record.timestamp).toISOString(),
-      at: event.at,
-      type: event.type,
-      subject: event.subject,
-      expectedVersion: event.expectedVersion,
-      version: event.type === 'FunctionDeployed' ? event.version : event.expectedVersion,
-      ...(event.type === 'FunctionDeployed' ? { sha256: event.sha256 } : {}),
-      accepted: outcome.accepted,
-      ...(outcome.accepted ? {} : { reason: outcome.reason }),
-      event,
-    });
+    out.push(historyEntry(record.offset, record.timestamp, event, outcome));
   }
   return out;
+}
+
+/** One history line: the event, where it is in the log, and what the fold made of it. */
+export function historyEntry(offset: number, timestamp: number, event: RegistryEvent, outcome: ApplyOutcome): HistoryEntry {
+  return {
+    offset,
+    name: event.name,
+    timestamp: new Date(timestamp).toISOString(),
+    at: event.at,
+    type: event.type,
+    subject: event.subject,
+    expectedVersion: event.expectedVersion,
+    version: event.type === 'FunctionDeployed' ? event.version : event.expectedVersion,
+    ...(event.type === 'FunctionDeployed' ? { sha256: event.sha256 } : {}),
+    accepted: outcome.accepted,
+    ...(outcome.accepted ? {} : { reason: outcome.reason }),
+    event,
+  };
 }
 
 /** historyOf over a log, for tools without a running registry. */

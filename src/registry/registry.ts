@@ -4,7 +4,7 @@ import type { LogRecord } from '../eventlog/index.js';
 import { FunctionError } from '../errors/index.js';
 import type { FunctionDefinition } from './function-definition.js';
 import { createModuleStore, sha256Hex, type ModuleStore } from './module-store.js';
-import { foldAt, historyOf, registryAt, registryHistory, registryReadBatch, type RegistryRecord } from './point-in-time.js';
+import { foldAt, historyEntry, registryAt, registryHistory, registryReadBatch, type HistoryEntry, type RegistryRecord } from './point-in-time.js';
 import { decodeRegistryEvent, encodeRegistryEvent, type RegistryEvent } from './registry-events.js';
 import {
   applyInPlace,
@@ -56,13 +56,24 @@ export function createRegistry(options: RegistryOptions): Registry {
   let hashCache: string | undefined;
   let indexCache: RegistryTriggerIndex | undefined;
   const recentOutcomes = new Map<number, ApplyOutcome>();
-  // Every folded record, for at() and history() without reading the log again (on Kafka a second
-  // reader of the same partition in one client would also move the tail's cursor). The raw
-  // bytes, not the decoded events: a few large buffers cost the collector far less than
-  // 100,000 object graphs, and point-in-time reads are rare.
-  const foldedLog: Array<Pick<LogRecord, 'offset' | 'timestamp' | 'value'>> = [];
+  // Every folded record with the fold's verdict, for at() and history() without reading the log
+  // again (on Kafka a second reader of the same partition in one client would also move the
+  // tail's cursor). The raw bytes, not the decoded events: a few large buffers cost the
+  // collector far less than 100,000 object graphs, and point-in-time reads are rare.
+  const foldedLog: Array<{ offset: number; timestamp: number; value: Buffer | null; outcome: ApplyOutcome }> = [];
+  const foldedByName = new Map<string, number[]>(); // name → indexes into foldedLog
   function* foldedRecords(): Generator<RegistryRecord> {
     for (const record of foldedLog) yield { offset: record.offset, timestamp: record.timestamp, event: decodeRegistryEvent(record.value) };
+  }
+  function foldedHistory(name: string | undefined): HistoryEntry[] {
+    const indexes = name === undefined ? foldedLog.keys() : (foldedByName.get(name) ?? []);
+    const out: HistoryEntry[] = [];
+    for (const index of indexes) {
+      const record = foldedLog[index];
+      const event = record === undefined ? undefined : decodeRegistryEvent(record.value);
+      if (record !== undefined && event !== undefined) out.push(historyEntry(record.offset, record.timestamp, event, record.outcome));
+    }
+    return out;
   }
   const waiters = new Set<{ offset: number; resolve: () => void; reject: (error: Error) => void }>();
   const listeners = new Set<(change: RegistryChange) => void>();
@@ -75,7 +86,12 @@ export function createRegistry(options: RegistryOptions): Registry {
   function fold(record: LogRecord): void {
     const event = decodeRegistryEvent(record.value);
     const outcome = applyInPlace(draft, event);
-    foldedLog.push({ offset: record.offset, timestamp: record.timestamp, value: record.value });
+    foldedLog.push({ offset: record.offset, timestamp: record.timestamp, value: record.value, outcome });
+    if (event !== undefined) {
+      const indexes = foldedByName.get(event.name);
+      if (indexes === undefined) foldedByName.set(event.name, [foldedLog.length - 1]);
+      else indexes.push(foldedLog.length - 1);
+    }
     next = record.offset + 1;
     if (!outcome.accepted) {
       logger.debug({ offset: record.offset, name: event?.name, reason: outcome.reason }, 'registry event rejected by the fold');
@@ -358,7 +374,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     async history(name) {
       if (!ready) return registryHistory(log, topic, name);
       await sync();
-      return historyOf(foldedRecords(), name);
+      return foldedHistory(name);
     },
     onChange(listener) {
       listeners.add(listener);
