@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { flushBatches } from '../../../src/pipeline/operators/flush-batches.js';
 
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 describe('flushBatches', () => {
   it('runs one flush at a time and gives the next flush everything that arrived meanwhile', async () => {
     const input = new Subject<number | 'tick'>();
@@ -14,7 +18,7 @@ describe('flushBatches', () => {
     };
     const sizes = lastValueFrom(input.pipe(flushBatches(flush, { lingerMs: 1, maxBatch: 100 }), toArray()));
     input.next(1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => batches.length === 1);
     for (let i = 2; i <= 50; i += 1) input.next(i);
     await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(batches.length, 1, 'the second flush waits for the first');
@@ -29,9 +33,9 @@ describe('flushBatches', () => {
     const batches: number[][] = [];
     const sizes = lastValueFrom(input.pipe(flushBatches(async (batch: number[]) => void batches.push(batch), { lingerMs: 1, maxBatch: 3 }), toArray()));
     for (let i = 0; i < 7; i += 1) input.next(i);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => batches.length === 3);
     input.next('tick');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => batches.length === 4);
     input.complete();
     assert.deepEqual(await sizes, [3, 3, 1, 0]);
   });
