@@ -27,7 +27,8 @@ export class RecentInvocations {
   /** Newest first: by start time, then attempt, so retries of one id list the last one first. */
   list(functionName: string, limit = 20): InvocationRecord[] {
     const ring = this.byFunction.get(functionName) ?? [];
-    const sorted = [...ring].sort((a, b) => (a.startedAt === b.startedAt ? b.attempt - a.attempt : a.startedAt < b.startedAt ? 1 : -1));
+    // Reversed first: the sort is stable, so ties keep the later-recorded record in front.
+    const sorted = [...ring].reverse().sort((a, b) => (a.startedAt === b.startedAt ? b.attempt - a.attempt : a.startedAt < b.startedAt ? 1 : -1));
     return sorted.slice(0, Math.max(0, Math.min(limit, this.perFunction)));
   }
 }
