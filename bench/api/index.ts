@@ -7,7 +7,7 @@
  * 50 concurrent unary calls on one grpc-js channel for gRPC. The in-process peer runs a second
  * invoker here over the server's data after the server has stopped, so the two never share cores.
  *
- *   bash scripts/run-bench.sh api          BENCH_SECONDS=10 BENCH_CONNECTIONS=50 to change the run
+ *   bash scripts/run-bench.sh api     BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_GRPC_CHANNELS=4 to change the run
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,7 @@ import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 50);
+const channels = Number(process.env['BENCH_GRPC_CHANNELS'] ?? 1);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const payload = JSON.stringify({ message: 'hello', n: 42 });
 
@@ -39,6 +40,36 @@ interface Result {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU time per request of the server process (all its threads) and of the load generator, µs. */
+  serverCpuUs?: number;
+  clientCpuUs?: number;
+}
+
+/** utime + stime of a process, all threads, in seconds (Linux /proc; USER_HZ = 100). */
+async function processCpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const ownCpuSeconds = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
+
+/** Runs `measure` and adds the CPU both sides spent per request: on a busy machine wall-clock rates move, CPU per request much less. */
+async function withCpu(serverPid: number | undefined, measure: () => Promise<Result>): Promise<Result> {
+  const server0 = serverPid === undefined ? 0 : await processCpuSeconds(serverPid);
+  const client0 = ownCpuSeconds();
+  const result = await measure();
+  const client = ownCpuSeconds() - client0;
+  const server = serverPid === undefined ? 0 : (await processCpuSeconds(serverPid)) - server0;
+  const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, result.requests);
+  if (serverPid === undefined) result.serverCpuUs = perRequest(client);
+  else {
+    result.serverCpuUs = perRequest(server);
+    result.clientCpuUs = perRequest(client);
+  }
+  return result;
 }
 
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -120,27 +151,34 @@ try {
   // Warm-up: compile the module in every worker, JIT the paths.
   await autocannon({ url: `${server.http}/functions/v1/echo`, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections, duration: 2 });
 
-  const rest = await autocannon({
-    url: `${server.http}/functions/v1/echo`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: payload,
-    connections,
-    duration: seconds,
-  });
-  results.push({
-    name: `REST  POST /functions/v1/echo (autocannon, ${connections} connections)`,
-    requests: rest.requests.total,
-    errors: rest.errors + rest.non2xx,
-    rps: rest.requests.average,
-    p50: rest.latency.p50,
-    p99: rest.latency.p99,
-  });
+  results.push(
+    await withCpu(server.child.pid, async () => {
+      const rest = await autocannon({
+        url: `${server.http}/functions/v1/echo`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: payload,
+        connections,
+        duration: seconds,
+      });
+      return {
+        name: `REST  POST /functions/v1/echo (autocannon, ${connections} connections)`,
+        requests: rest.requests.total,
+        errors: rest.errors + rest.non2xx,
+        rps: rest.requests.average,
+        p50: rest.latency.p50,
+        p99: rest.latency.p99,
+      };
+    }),
+  );
 
-  const client = new FunctionsApiClient(server.grpc);
-  await closedLoop('warm-up', () => client.invoke('echo', payload)).catch(() => undefined);
-  results.push(await closedLoop(`gRPC  Functions/Invoke (grpc-js, ${connections} in flight)`, () => client.invoke('echo', payload)));
-  client.close();
+  // Several HTTP/2 connections, as a pool of clients would open; each channel keeps its own subchannel.
+  const clients = Array.from({ length: channels }, () => new FunctionsApiClient(server.grpc, { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+  let next = 0;
+  const grpcInvoke = () => clients[next++ % channels]!.invoke('echo', payload);
+  await closedLoop('warm-up', grpcInvoke).catch(() => undefined);
+  results.push(await withCpu(server.child.pid, () => closedLoop(`gRPC  Functions/Invoke (grpc-js, ${connections} in flight on ${channels} connection${channels === 1 ? '' : 's'})`, grpcInvoke)));
+  for (const client of clients) client.close();
 
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
@@ -157,7 +195,7 @@ try {
     if (!record.outcome.ok) throw new Error(record.outcome.error.message);
   });
   await closedLoop('warm-up', invoke);
-  results.push(await closedLoop(`in-process Invoker.invoke (${connections} in flight)`, invoke));
+  results.push(await withCpu(undefined, () => closedLoop(`in-process Invoker.invoke (${connections} in flight)`, invoke)));
   await invoker.close();
   await registry.close();
   await log.close();
@@ -167,8 +205,11 @@ try {
 
 const floor = results[results.length - 1]!;
 console.log(`echo module: ${echo.source}; payload ${payload.length} B; ${seconds} s per run; ${connections} concurrent clients; node ${process.version}`);
-console.log('| path | requests | errors | req/s | p50 ms | p99 ms | throughput vs in-process |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| path | requests | errors | req/s | p50 ms | p99 ms | req/s vs in-process | server CPU µs/req | vs in-process | load generator CPU µs/req |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.name} | ${r.requests} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.rps / floor.rps).toFixed(2)}× |`);
+  const cpu = r.serverCpuUs ?? NaN;
+  console.log(
+    `| ${r.name} | ${r.requests} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.rps / floor.rps).toFixed(2)}× | ${cpu.toFixed(0)} | ${(cpu / (floor.serverCpuUs ?? NaN)).toFixed(2)}× | ${r.clientCpuUs === undefined ? '-' : r.clientCpuUs.toFixed(0)} |`,
+  );
 }

@@ -19,6 +19,8 @@ export interface FunctionsApiClientOptions {
   readonly maxMessageBytes?: number;
   /** Per-call deadline; undefined = none. */
   readonly deadlineMs?: number;
+  /** Extra grpc-js channel options. */
+  readonly channelOptions?: grpc.ChannelOptions;
 }
 
 /**
@@ -36,6 +38,7 @@ export class FunctionsApiClient {
     this.raw = new FunctionsClient(address, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': limit,
       'grpc.max_send_message_length': limit,
+      ...options.channelOptions,
     });
     this.token = options.token === '' ? undefined : options.token;
     this.deadlineMs = options.deadlineMs;
