@@ -47,6 +47,8 @@ export interface FunctionDefinition {
 export interface FunctionLookup {
   getFunction(name: string): FunctionDefinition | undefined;
   getModule(sha256: string): Promise<Uint8Array>;
+  /** Any version ever deployed, for replays that pin an old one (the event-sourced registry keeps them all). */
+  getFunctionVersion?(name: string, version: number): FunctionDefinition | undefined;
 }
 
 export const defaultRetryPolicy: RetryPolicy = Object.freeze({ maxAttempts: 3, initialBackoffMs: 100, maxBackoffMs: 10_000 });
