@@ -310,7 +310,10 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
         const rows = (await db.admin('select id from aerofn.change_outbox order by id')).rows;
         const relay = createChangeRelay({ database: db, eventLog: log, topic, logger: silentLogger() });
         await relay.drain();
-        assert.equal((await readAll(topic)).length, 5);
+        const first = events(await readAll(topic));
+        assert.equal(first.length, 5);
+        assert.equal(first[0]?.['context'], undefined, 'a write from outside any function carries no context');
+        assert.equal(first[0]?.['triggerDepth'], 0, 'and depth 0');
         await db.admin(`insert into aerofn.change_outbox (id, tx_id, schema_name, table_name, op, row_data)
           select id, 1, $1, 't', 'INSERT', jsonb_build_object('k', id) from unnest($2::bigint[]) as id`, [s, rows.map((row) => row['id'])]);
         await db.admin(`insert into ${s}.t values (6)`);
