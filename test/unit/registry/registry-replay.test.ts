@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { openEmbeddedEventLog } from '../../../src/eventlog/index.js';
+import { silentLogger } from '../../../src/observability/index.js';
 import { encodeRegistryEvent, readRegistryRecords, replay, stateHash, type RegistryEvent } from '../../../src/registry/index.js';
 import { openEmbeddedPair } from './embedded-pair.js';
-import { syntheticHistory } from './registry-fixtures.js';
+import { syntheticHistory, wasmModule } from './registry-fixtures.js';
 import { commandArbitrary, registryOn, runCommands, steppingClock, type LogPair } from './registry-suite.js';
 
 describe('registry replay (embedded log)', () => {
@@ -43,6 +48,32 @@ describe('registry replay (embedded log)', () => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it('comes back after a restart of the process with the same functions, hash and module bytes', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'aerofn-registry-restart-'));
+    try {
+      const first = await openEmbeddedEventLog({ dataDir, fsync: true, logger: silentLogger() });
+      const original = registryOn(first, '');
+      await original.start();
+      const fn = await original.deploy({ name: 'survivor', wasm: wasmModule('survive'), triggers: [{ type: 'schedule', cron: '0 * * * *' }] }, { subject: 'alice' });
+      await original.disable('survivor');
+      const hash = original.stateHash();
+      await original.close();
+      await first.close();
+
+      const second = await openEmbeddedEventLog({ dataDir, fsync: true, logger: silentLogger() });
+      const restarted = registryOn(second, '');
+      await restarted.start();
+      assert.equal(restarted.stateHash(), hash);
+      assert.equal(restarted.getFunction('survivor')?.enabled, false);
+      assert.deepEqual(Buffer.from(await restarted.getModule(fn.sha256)), Buffer.from(wasmModule('survive')));
+      assert.equal((await restarted.deploy({ name: 'survivor', wasm: wasmModule('again') })).version, 2);
+      await restarted.close();
+      await second.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('replays a registry of 100,000 events to the state the pure fold gives', async () => {
