@@ -1,4 +1,3 @@
-import { defer, type Observable } from 'rxjs';
 import { serviceRoleContext } from '../auth/index.js';
 import { toFunctionError } from '../errors/index.js';
 import type { Invoker } from '../invoker/index.js';
@@ -19,22 +18,21 @@ export function payloadOf(task: InvocationTask): string {
  */
 export const attemptWith =
   (invoker: Pick<Invoker, 'invoke'>) =>
-  (task: InvocationTask, attempt: number): Observable<AttemptResult> =>
-    defer(async (): Promise<AttemptResult> => {
-      try {
-        const record = await invoker.invoke({
-          functionName: task.fn.name,
-          version: task.fn.version,
-          payload: payloadOf(task),
-          trigger: 'database',
-          rls: task.event.context ?? serviceRoleContext,
-          invocationId: task.invocationId,
-          attempt,
-          source: { topic: task.record.topic, partition: task.record.partition, offset: task.record.offset },
-          triggerDepth: task.event.triggerDepth,
-        });
-        return { attempt, record, error: record.outcome.ok ? null : record.outcome.error };
-      } catch (error) {
-        return { attempt, record: null, error: toFunctionError(error).toJSON() };
-      }
-    });
+  async (task: InvocationTask, attempt: number): Promise<AttemptResult> => {
+    try {
+      const record = await invoker.invoke({
+        functionName: task.fn.name,
+        version: task.fn.version,
+        payload: payloadOf(task),
+        trigger: 'database',
+        rls: task.event.context ?? serviceRoleContext,
+        invocationId: task.invocationId,
+        attempt,
+        source: { topic: task.record.topic, partition: task.record.partition, offset: task.record.offset },
+        triggerDepth: task.event.triggerDepth,
+      });
+      return { attempt, record, error: record.outcome.ok ? null : record.outcome.error };
+    } catch (error) {
+      return { attempt, record: null, error: toFunctionError(error).toJSON() };
+    }
+  };

@@ -1,4 +1,4 @@
-import { connect, filter, from, map, merge, mergeMap, of, tap, toArray, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { connect, filter, from, isObservable, lastValueFrom, map, merge, mergeMap, of, tap, toArray, type Observable, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { ChangeEvent } from '../../triggers/index.js';
 import type { FunctionDefinition } from '../../registry/index.js';
 import { defaultRetryPolicy } from '../../registry/index.js';
@@ -20,8 +20,12 @@ export interface InvocationTask {
 
 export interface FanOutOptions {
   readonly concurrency: number;
-  /** Runs attempt `n` of a task; must not throw (failures come back as `error`). */
-  readonly attempt: (task: InvocationTask, n: number) => Observable<AttemptResult>;
+  /**
+   * Runs attempt `n` of a task; must not throw or reject (failures come back as `error`). A
+   * Promise takes the lean path (no Observable per invocation); an Observable lets marble tests
+   * run invocations in virtual time.
+   */
+  readonly attempt: (task: InvocationTask, n: number) => Observable<AttemptResult> | Promise<AttemptResult>;
   readonly scheduler?: SchedulerLike;
   readonly stats?: StageStats;
   readonly now?: () => number;
@@ -74,22 +78,33 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
               );
             }),
             invokeOrdered(
-              ({ join, task }) => {
+              ({ join, task }): ObservableInput<Completion | null> => {
                 if (stats !== undefined) stats.in += 1;
                 const started = now();
                 const policy = task.fn.config.retry ?? defaultRetryPolicy;
                 // Most invocations succeed at once: only a failure pays for the retry machinery.
-                return options.attempt(task, 1).pipe(
-                  mergeMap((first) => {
-                    if (first.error !== null && stats !== undefined) stats.errors += 1;
-                    if (first.error === null || !isRetriable(first.error) || policy.maxAttempts <= 1) return of(settle(join, task, [first], started));
-                    return retryWithBackoff((n) => (n === 1 ? of(first) : options.attempt(task, n)), policy, options.scheduler).pipe(
-                      tap((result) => {
-                        if (result.attempt > 1 && result.error !== null && stats !== undefined) stats.errors += 1;
-                      }),
-                      toArray(),
-                      map((results) => settle(join, task, results, started)),
-                    );
+                const afterFirst = (first: AttemptResult): Observable<Completion | null> | Completion | null => {
+                  if (first.error !== null && stats !== undefined) stats.errors += 1;
+                  if (first.error === null || !isRetriable(first.error) || policy.maxAttempts <= 1) return settle(join, task, [first], started);
+                  return retryWithBackoff((n) => (n === 1 ? of(first) : options.attempt(task, n)), policy, options.scheduler).pipe(
+                    tap((result) => {
+                      if (result.attempt > 1 && result.error !== null && stats !== undefined) stats.errors += 1;
+                    }),
+                    toArray(),
+                    map((results) => settle(join, task, results, started)),
+                  );
+                };
+                const first = options.attempt(task, 1);
+                if (first instanceof Promise) {
+                  return first.then((result) => {
+                    const next = afterFirst(result);
+                    return isObservable(next) ? lastValueFrom(next) : next;
+                  });
+                }
+                return first.pipe(
+                  mergeMap((result) => {
+                    const next = afterFirst(result);
+                    return isObservable(next) ? next : of(next);
                   }),
                 );
               },
