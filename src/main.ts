@@ -5,7 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { map, startWith } from 'rxjs';
-import { collectProcessMetrics, createFunctionsFacade, createGrpcServer, createInvocationMetrics, createRestServer, type GrpcServer } from './api/index.js';
+import {
+  collectProcessMetrics,
+  createFunctionsFacade,
+  createGrpcServer,
+  createInvocationMetrics,
+  createRestServer,
+  createServiceSlot,
+  type GrpcServer,
+} from './api/index.js';
 import { createJwtVerifier } from './auth/index.js';
 import { ConfigError, loadConfig, type AeroConfig } from './config/index.js';
 import { createCaptureSync, createChangeRelay, openDatabase, type ChangeRelay, type Database } from './db/index.js';
@@ -67,6 +75,33 @@ export async function startService(options: StartOptions): Promise<RunningServic
     const database: Database = await openDatabase({ config, dataDir: config.dataDir, logger: logger.child({ module: 'db' }) });
     closer.add('database', () => database.close());
     await runInitSql(database, config.bootstrap.initSql, logger);
+
+    // Listen before the registry replays: /healthz answers and /readyz says 503 until it caught up.
+    const auth = await createJwtVerifier(config.auth);
+    if (config.auth.jwtSecret === undefined && config.auth.jwtPublicKeys.length === 0) {
+      logger.warn('no AEROFN_JWT_SECRET or AEROFN_JWT_PUBLIC_KEYS: every call that needs a JWT will be refused');
+    }
+    const slot = createServiceSlot();
+    const rest = createRestServer({ service: slot.service, auth, logger: logger.child({ module: 'rest' }), bodyLimitBytes: config.http.bodyLimitBytes });
+    const grpc: GrpcServer = createGrpcServer({ service: slot.service, auth, logger: logger.child({ module: 'grpc' }), maxMessageBytes: config.http.bodyLimitBytes });
+    let serversClosed: Promise<void> | undefined;
+    // Intake stops first on a drain: the servers close before the pipeline and the stores behind them.
+    const closeServers = (): Promise<void> =>
+      (serversClosed ??= (async () => {
+        slot.drain();
+        grpc.setServing(false);
+        await Promise.all([
+          grpc.close(config.shutdown.drainTimeoutMs),
+          // Past the bound, cut keep-alive connections that still carry requests.
+          withBound(rest.close(), config.shutdown.drainTimeoutMs).then(() => rest.server.closeAllConnections()),
+        ]);
+      })());
+    closer.add('servers', closeServers);
+    await rest.listen({ host: config.http.host, port: config.http.port });
+    const address = rest.server.address();
+    const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+    const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);
+    logger.info({ http: `${config.http.host}:${httpPort}`, grpc: `${config.grpc.host}:${grpcPort}` }, 'listening; not ready until the registry has caught up');
 
     const registry = createRegistry({
       log,
@@ -130,32 +165,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
       }
     }
 
-    const auth = await createJwtVerifier(config.auth);
-    if (config.auth.jwtSecret === undefined && config.auth.jwtPublicKeys.length === 0) {
-      logger.warn('no AEROFN_JWT_SECRET or AEROFN_JWT_PUBLIC_KEYS: every call that needs a JWT will be refused');
-    }
-    let draining = false;
-    const facade = createFunctionsFacade({ registry, invoker, ...(pipeline === undefined ? {} : { pipeline }) });
-    const service = { ...facade, ready: () => !draining && facade.ready() };
-
-    const rest = createRestServer({ service, auth, logger: logger.child({ module: 'rest' }), bodyLimitBytes: config.http.bodyLimitBytes });
-    await rest.listen({ host: config.http.host, port: config.http.port });
-    const address = rest.server.address();
-    const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
-
-    const grpc: GrpcServer = createGrpcServer({ service, auth, logger: logger.child({ module: 'grpc' }), maxMessageBytes: config.http.bodyLimitBytes });
-    const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);
+    slot.fill(createFunctionsFacade({ registry, invoker, ...(pipeline === undefined ? {} : { pipeline }) }));
     grpc.setServing(true);
-    // Intake stops first: servers close before the pipeline and the stores behind them.
-    closer.add('servers', async () => {
-      draining = true;
-      grpc.setServing(false);
-      await Promise.all([
-        grpc.close(config.shutdown.drainTimeoutMs),
-        // Past the bound, cut keep-alive connections that still carry requests.
-        withBound(rest.close(), config.shutdown.drainTimeoutMs).then(() => rest.server.closeAllConnections()),
-      ]);
-    });
 
     logger.info({ http: `${config.http.host}:${httpPort}`, grpc: `${config.grpc.host}:${grpcPort}`, eventLog: log.kind, database: database.kind, functions: registry.listFunctions().length }, 'aerofn serving');
 
@@ -168,6 +179,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       stop(reason = 'stop') {
         stopping ??= (async () => {
           logger.info({ reason }, 'draining: intake stopped, finishing in-flight work');
+          await closeServers();
           await closer.closeAll();
           logger.info('stopped');
         })();

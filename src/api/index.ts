@@ -16,6 +16,8 @@ export { fromProtoTrigger, toProtoTrigger, toFunctionInfo } from './grpc/grpc-co
 export { authenticate, authenticateServiceRole } from './authenticate.js';
 export type { Authenticator } from './authenticate.js';
 export { createFunctionsFacade, toTopologySnapshot } from './functions-facade.js';
+export { createServiceSlot } from './service-slot.js';
+export type { ServiceSlot } from './service-slot.js';
 export type { FunctionsFacadeOptions, PipelinePort, RegistryPort } from './functions-facade.js';
 export { collectProcessMetrics, createInvocationMetrics, instrumentInvoker } from './metrics.js';
 export type { InvocationMetrics } from './metrics.js';
