@@ -8,7 +8,8 @@ import type { RegistryEvent } from './registry-events.js';
 import type { ApplyOutcome, RegistryState, RegistryTriggerIndex } from './registry-state.js';
 import type { DeployInput, RegistryDefaults } from './validate-deploy.js';
 
-/** The live registry's contract: what main.ts, the API facade, the invoker and the pipeline use. */
+// The live registry's contract: what main.ts, the API facade, the invoker and the pipeline use.
+
 /** Checks a module before anything is written; throws FunctionError('InvalidWasm'). The sandbox provides the real one. */
 export type ModuleValidator = (bytes: Uint8Array, limits: SandboxLimits) => unknown; // awaited; the result is ignored
 
