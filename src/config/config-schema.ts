@@ -46,6 +46,8 @@ export interface AeroConfig {
     readonly highWatermark: number;
     readonly lowWatermark: number;
     readonly maxTriggerDepth: number;
+    /** AEROFN_INSTANCE_ID: stable across restarts so exactly_once fences a crashed predecessor (loadConfig always sets it). */
+    readonly instanceId?: string;
   };
 }
 

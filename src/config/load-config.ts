@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { ConfigError, parsers, type AeroConfig, type DeliveryMode, type SettingSpec } from './config-schema.js';
 
@@ -37,6 +37,7 @@ export const settings = {
   concurrency: { env: 'AEROFN_PIPELINE_CONCURRENCY', description: 'invocations in flight', default: 64, parse: parsers.integer(1, 10_000) },
   highWatermark: { env: 'AEROFN_PIPELINE_HIGH_WATERMARK', description: 'pause the source above this many events in flight', default: 1000, parse: parsers.integer(1, 1_000_000) },
   lowWatermark: { env: 'AEROFN_PIPELINE_LOW_WATERMARK', description: 'resume the source below this many', default: 250, parse: parsers.integer(0, 1_000_000) },
+  instanceId: { env: 'AEROFN_INSTANCE_ID', description: 'stable name of this instance (pipeline transactional id in exactly_once, metrics); keep it across restarts', default: hostname(), parse: parsers.string },
   maxTriggerDepth: { env: 'AEROFN_MAX_TRIGGER_DEPTH', description: 'loop guard: deepest chain of function-caused changes', default: 8, parse: parsers.integer(1, 1000) },
 } satisfies Record<string, SettingSpec<unknown>>;
 
@@ -107,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       highWatermark: v.highWatermark,
       lowWatermark: v.lowWatermark,
       maxTriggerDepth: v.maxTriggerDepth,
+      instanceId: v.instanceId,
     },
   });
 }

@@ -32,7 +32,12 @@ export interface PipelineOptions {
   readonly config: AeroConfig['pipeline'];
   readonly topicPrefix?: string;
   readonly logger: Logger;
-  /** Names this instance in metrics and in the transactional id (one per instance in exactly_once). */
+  /**
+   * Names this instance in metrics and in the transactional id `<groupId>.<instanceId>` (default
+   * config.instanceId, AEROFN_INSTANCE_ID, else the host name). In exactly_once it must be stable
+   * across restarts and distinct per instance: a restarted instance then fences the open
+   * transaction of the one that crashed instead of leaving it to time out.
+   */
   readonly instanceId?: string;
   readonly flushIntervalMs?: number;
   readonly maxBatch?: number;
@@ -73,7 +78,7 @@ export interface Pipeline {
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { log, config, logger } = options;
   const prefix = options.topicPrefix ?? '';
-  const instanceId = options.instanceId ?? randomUUID();
+  const instanceId = options.instanceId ?? config.instanceId ?? randomUUID();
   const flushIntervalMs = options.flushIntervalMs ?? 20;
   const maxBatch = options.maxBatch ?? 2000;
   const metricsIntervalMs = options.metricsIntervalMs ?? 5000;
