@@ -35,7 +35,7 @@ export interface SandboxPoolStats {
 export interface SandboxPool {
   /** Runs one job in a fresh instance; never rejects: failures come back as `ok: false`. */
   run(job: SandboxJob): Promise<SandboxResult>;
-  /** Resolves when the workers started up front are online. */
+  /** Resolves when the workers started up front, and replacements now starting, take work. */
   ready(): Promise<void>;
   /** Tells the workers to drop a module the cache evicted. */
   forget(module: CompiledModule): void;
@@ -97,12 +97,16 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         group.startFailures = 0;
         next(group, done);
       },
+      onGiveBack: (_from, pending) => {
+        group.queue.unshift(...pending);
+        drain(group);
+      },
       onGone: (gone, requeue, diedAtStart) => {
         group.threads.delete(gone);
         everyThread.delete(gone);
         const at = group.idle.indexOf(gone);
         if (at >= 0) group.idle.splice(at, 1);
-        if (requeue !== undefined) group.queue.unshift(requeue);
+        group.queue.unshift(...requeue);
         if (closed) return;
         replaced++;
         if (diedAtStart) group.startFailures++;
@@ -112,6 +116,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
           for (const waiting of group.queue.splice(0)) waiting.resolve(unavailable('sandbox workers cannot start on this host; see the service log'));
           return;
         }
+        drain(group);
         // Keep the default group warm; other groups refill only while work waits.
         if (group.stackKb === options.defaultStackKb || group.queue.length > 0) spawn(group);
       },
@@ -126,16 +131,37 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
     return thread;
   }
 
+  /** Gives a thread that finished work (or just started) as much queued work as it accepts. */
   function next(group: Group, thread: SandboxThread): void {
-    const pending = group.queue.shift();
-    if (pending !== undefined) {
-      thread.run(pending);
-      return;
+    while (group.queue.length > 0 && (thread.inFlight === 0 ? !thread.isGone : thread.acceptsMore())) {
+      const at = group.idle.indexOf(thread);
+      if (at >= 0) group.idle.splice(at, 1);
+      thread.run(group.queue.shift()!);
     }
+    if (thread.inFlight > 0 || thread.isGone || group.idle.includes(thread)) return;
     group.idle.push(thread);
     if (group.stackKb !== options.defaultStackKb && group.idleTimer === undefined) {
       group.idleTimer = setTimeout(() => reap(group), idleMs);
       group.idleTimer.unref();
+    }
+  }
+
+  /** The least-loaded thread that takes a job now: an idle one, else one whose ring has room behind a quick guest. */
+  function pick(group: Group): SandboxThread | undefined {
+    const idle = group.idle.pop();
+    if (idle !== undefined) return idle;
+    let best: SandboxThread | undefined;
+    for (const thread of group.threads) {
+      if (thread.inFlight > 0 && thread.acceptsMore() && (best === undefined || thread.inFlight < best.inFlight)) best = thread;
+    }
+    return best;
+  }
+
+  function drain(group: Group): void {
+    while (group.queue.length > 0) {
+      const thread = pick(group);
+      if (thread === undefined) return;
+      thread.run(group.queue.shift()!);
     }
   }
 
@@ -162,7 +188,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
       return new Promise<SandboxResult>((resolve) => {
         const group = groupFor(job.stackKb);
         const pending: Pending = { job, resolve };
-        const thread = group.idle.pop();
+        const thread = group.queue.length === 0 ? pick(group) : undefined;
         if (thread !== undefined) {
           thread.run(pending, mainSpinMicros > 0 && busyThreads() === 0 ? mainSpinMicros : 0);
           return;
@@ -171,7 +197,8 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         if (group.threads.size < size) spawn(group);
       });
     },
-    ready: () => online,
+    // The threads started up front, and any replacement still starting.
+    ready: () => online.then(() => Promise.all([...everyThread].map((thread) => thread.ready))).then(() => undefined),
     forget(module) {
       for (const thread of everyThread) thread.forget(module.id);
     },

@@ -4,63 +4,104 @@ import type { MessagePort } from 'node:worker_threads';
  * The shared-memory channel between the main thread and one sandbox worker.
  *
  * postMessage costs two event-loop turns and a structured clone per direction; on the hot path
- * (a 200-byte echo) that round trip dominates. Instead each worker owns one SharedArrayBuffer:
- * the main thread writes a request into it and bumps REQ; the worker sleeps in Atomics.wait on
- * REQ, runs the guest, writes the result and bumps EVT; the main thread waits with
- * Atomics.waitAsync on EVT. A host call is the same dance in the other direction while the guest
+ * (a 200-byte echo) that round trip dominates. Instead each worker owns one SharedArrayBuffer with
+ * a ring of QUEUE_DEPTH job slots. The main thread writes a request into the next free slot and
+ * bumps REQ; the worker, asleep in Atomics.wait on REQ, takes the slots in order, runs each guest,
+ * writes the result into the slot, marks it DONE and bumps EVT; the main thread waits with
+ * Atomics.waitAsync on EVT and collects every finished slot per wake-up. Under load several jobs
+ * ride one wake-up each way. A host call is the same dance in the other direction while the guest
  * is blocked (Atomics.wait on HOST_REPLY), which is what makes async host functions look
- * synchronous to the guest. Anything larger than the data region travels over a MessagePort and
- * is picked up synchronously with receiveMessageOnPort, so the flow stays the same.
+ * synchronous to the guest. Anything larger than a slot's data region travels over a MessagePort
+ * and is picked up synchronously with receiveMessageOnPort, so the flow stays the same.
  *
  * This file is imported by the worker: it must stay free of heavy imports.
  */
 
-/** Int32 slots at the start of the buffer. */
+/** Jobs one worker can hold at once (one running, the rest queued behind it). */
+export const QUEUE_DEPTH = 8;
+
+/** Int32 slots shared by the whole channel. */
 export const Slot = {
-  /** main → worker: bumped for each request. */
+  /** main → worker: how many requests were posted. */
   REQ: 0,
-  /** worker → main: bumped for each event (EVT_KIND says which). */
+  /** worker → main: bumped for each event (a job done, a host call). */
   EVT: 1,
-  EVT_KIND: 2,
+  /** worker → main: how many requests the worker has taken off the ring (run or skipped). */
+  CONSUMED: 2,
+  /** worker → main: 1 while the worker waits for a host-call reply. */
+  HOST_PENDING: 3,
   /** main → worker: bumped when a host-call reply is ready. */
-  HOST_REPLY: 3,
-  /** Request: input bytes at the start of the data region (-1: sent over the port). */
-  INPUT_LEN: 4,
-  /** Request: GuestContext JSON bytes right after the input (-1: none). */
-  CONTEXT_LEN: 5,
-  MODULE_ID: 6,
-  /** Request: how many port messages main has posted so far (the worker drains up to it). */
-  PORT_MESSAGES: 7,
-  /** Result or host reply: a Status / HostReply code. */
-  STATUS: 8,
-  /** Result: output bytes (-1: sent over the port). Host call/reply: payload bytes (-1: port; -2: null). */
-  DATA_LEN: 9,
-  /** Result: journal JSON bytes after the output (0: no entries). */
-  JOURNAL_LEN: 10,
-  /** Host call: index into hostCallNames; and the call's journal sequence number. */
-  HOST_FN: 11,
-  HOST_SEQ: 12,
-  LOGS_DROPPED: 13,
-  /** Request: a sequence number identifying the job (for the worker's bookkeeping). */
-  JOB: 14,
+  HOST_REPLY: 4,
+  /** Host call: the job slot it belongs to, the function (index into hostCallNames), its journal seq. */
+  HOST_SLOT: 5,
+  HOST_FN: 6,
+  HOST_SEQ: 7,
+  /** Host call / reply: payload bytes in the job slot's data region (-1: port; -2: null). */
+  HOST_LEN: 8,
+  /** Host reply: a HostReply code. */
+  HOST_STATUS: 9,
   /** worker → main: set to 1 once the worker's code is loaded and it waits for requests. */
-  READY: 15,
+  READY: 10,
   /** worker → main: the worker's Linux thread id (0 when unknown), for lowering a long job's priority. */
-  TID: 16,
+  TID: 11,
+  /** main → worker: how many port messages main has posted (the worker drains up to it). */
+  PORT_POSTED: 12,
 } as const;
+export const GLOBAL_INTS = 16;
 
-/** Float64 slots after the Int32 ones. */
-export const F64 = { DURATION_MS: 0, MEMORY_BYTES: 1, STARTED_AT: 2, DEADLINE: 3 } as const;
+/** Int32 fields of each job slot. */
+export const Job = {
+  /** JobState; QUEUED → RUNNING → DONE by the worker, QUEUED → CANCELLED by the main thread. */
+  STATE: 0,
+  /** Request: input bytes at the start of the slot's data region (-1: sent over the port). */
+  INPUT_LEN: 1,
+  /** Request: GuestContext JSON bytes right after the input (-1: none). */
+  CONTEXT_LEN: 2,
+  MODULE_ID: 3,
+  /** Request: the job's index in the stream of requests (pairs it with an 'input' port message). */
+  INDEX: 4,
+  /** Result: a Status code. */
+  STATUS: 5,
+  /** Result: output (or error message) bytes (-1: sent over the port). */
+  DATA_LEN: 6,
+  /** Result: journal JSON bytes after the output (0: no entries). */
+  JOURNAL_LEN: 7,
+  LOGS_DROPPED: 8,
+} as const;
+export const JOB_INTS = 12;
 
-export const INT_SLOTS = 20;
-export const F64_OFFSET = INT_SLOTS * 4;
-export const F64_SLOTS = 8;
-export const DATA_OFFSET = F64_OFFSET + F64_SLOTS * 8;
-/** Inline data region per worker; requests, results and host calls larger than this use the port. */
-export const DATA_BYTES = 256 * 1024;
-export const CHANNEL_BYTES = DATA_OFFSET + DATA_BYTES;
+export const JobState = { FREE: 0, QUEUED: 1, RUNNING: 2, DONE: 3, CANCELLED: 4 } as const;
 
-export const EventKind = { DONE: 1, HOST_CALL: 2 } as const;
+/** Float64 fields of each job slot. */
+export const JobF64 = { DURATION_MS: 0, MEMORY_BYTES: 1, STARTED_AT: 2 } as const;
+export const JOB_F64S = 4;
+
+/** Inline data region per job slot; anything larger uses the port. */
+export const SLOT_DATA_BYTES = 64 * 1024;
+
+export const JOB_INTS_OFFSET = GLOBAL_INTS * 4;
+export const JOB_F64_OFFSET = JOB_INTS_OFFSET + QUEUE_DEPTH * JOB_INTS * 4;
+export const DATA_OFFSET = JOB_F64_OFFSET + QUEUE_DEPTH * JOB_F64S * 8;
+export const CHANNEL_BYTES = DATA_OFFSET + QUEUE_DEPTH * SLOT_DATA_BYTES;
+
+/** Typed views of one channel, the same on both sides. */
+export interface ChannelViews {
+  readonly ctrl: Int32Array;
+  readonly jobs: Int32Array;
+  readonly times: Float64Array;
+  readonly data: Uint8Array;
+  readonly text: Buffer;
+}
+
+export function channelViews(channel: SharedArrayBuffer): ChannelViews {
+  return {
+    ctrl: new Int32Array(channel, 0, GLOBAL_INTS),
+    jobs: new Int32Array(channel, JOB_INTS_OFFSET, QUEUE_DEPTH * JOB_INTS),
+    times: new Float64Array(channel, JOB_F64_OFFSET, QUEUE_DEPTH * JOB_F64S),
+    data: new Uint8Array(channel, DATA_OFFSET, QUEUE_DEPTH * SLOT_DATA_BYTES),
+    text: Buffer.from(channel, DATA_OFFSET, QUEUE_DEPTH * SLOT_DATA_BYTES),
+  };
+}
 
 /** Result status codes; anything but OK carries an error message in the data region. */
 export const Status = {
@@ -99,12 +140,12 @@ export interface WorkerInit {
 export type ToWorkerMessage =
   | { readonly type: 'module'; readonly id: number; readonly module: WebAssembly.Module; readonly maxBytes: number }
   | { readonly type: 'forget'; readonly id: number }
-  | { readonly type: 'input'; readonly input: Uint8Array }
+  | { readonly type: 'input'; readonly index: number; readonly input: Uint8Array }
   | { readonly type: 'reply'; readonly data: Uint8Array | string };
 
 /** Messages worker → main over the port (payloads too big for the data region). */
 export type FromWorkerMessage =
-  | { readonly type: 'result'; readonly output: Uint8Array; readonly journal: string }
+  | { readonly type: 'result'; readonly slot: number; readonly output: Uint8Array; readonly journal: string }
   | { readonly type: 'hostcall'; readonly request: Uint8Array };
 
 /** A journal entry as the worker records it (the main thread adds host-function calls). */

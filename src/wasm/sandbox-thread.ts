@@ -3,21 +3,23 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
 import { redactJournalEntry } from './host/redact.js';
 import {
+  channelViews,
   CHANNEL_BYTES,
-  DATA_BYTES,
-  DATA_OFFSET,
-  EventKind,
-  F64,
-  F64_OFFSET,
-  F64_SLOTS,
   HostReply,
   hostCallNames,
-  INT_SLOTS,
+  Job,
+  JOB_F64S,
+  JOB_INTS,
+  JobF64,
+  JobState,
   LEN_IN_PORT,
   LEN_NULL,
+  QUEUE_DEPTH,
   Slot,
+  SLOT_DATA_BYTES,
   Status,
   statusNames,
+  type ChannelViews,
   type FromWorkerMessage,
   type HostCallName,
   type ToWorkerMessage,
@@ -35,13 +37,15 @@ export interface ThreadOptions {
   readonly maxLogMessageBytes: number;
   readonly spinMicros?: number;
   readonly hostFunctions: HostFunctions;
-  /** Called once when the thread finished a job and can take another. */
+  /** Called after the thread finished one or more jobs and may take more. */
   readonly onIdle: (thread: SandboxThread) => void;
+  /** Jobs that were queued behind a slow guest and never started: run them elsewhere. */
+  readonly onGiveBack: (thread: SandboxThread, pending: Pending[]) => void;
   /**
-   * Called once when the thread is gone (timeout, crash, close); `requeue` holds a job it never
-   * started; `diedAtStart` says the worker died on its own before it ever ran a guest.
+   * Called once when the thread is gone (timeout, crash, close) with the jobs it never started;
+   * `diedAtStart` says the worker died on its own before it ever ran a guest.
    */
-  readonly onGone: (thread: SandboxThread, requeue: Pending | undefined, diedAtStart: boolean) => void;
+  readonly onGone: (thread: SandboxThread, requeue: Pending[], diedAtStart: boolean) => void;
 }
 
 export interface Pending {
@@ -52,7 +56,8 @@ export interface Pending {
 }
 
 interface Running extends Pending {
-  readonly number: number;
+  /** Position in this thread's request stream; the ring slot is index % QUEUE_DEPTH. */
+  readonly index: number;
   readonly dispatchedAt: number;
   timer: NodeJS.Timeout | undefined;
   controller: AbortController | undefined;
@@ -60,45 +65,45 @@ interface Running extends Pending {
   hostJournal: HostCallRecord[] | undefined;
 }
 
-let jobCounter = 0;
-
 export const THREAD_STACK_OVERHEAD_KB = 256;
 
 /**
  * A guest still running after this long gets a lower CPU priority (nice 10) until it ends, so a
- * busy loop cannot starve the main thread (whose timers enforce the timeouts) or short calls.
+ * busy loop cannot starve the main thread (whose timers enforce the timeouts) or short calls; the
+ * jobs queued behind it go back to the pool.
  */
 export const SLOW_JOB_MS = 10;
+/** Jobs queue behind a running one only while it has run less than this (a quick guest). */
+const QUEUE_BEHIND_MS = 2;
 const LOWERED_NICE = 10;
 
-/** The main thread's end of one sandbox worker and its shared-memory channel. */
+/** The main thread's end of one sandbox worker and its shared-memory ring of job slots. */
 export class SandboxThread {
   readonly worker: Worker;
   readonly stackKb: number;
-  private readonly ctrl: Int32Array;
-  private readonly f64: Float64Array;
-  private readonly data: Uint8Array;
-  private readonly text: Buffer;
+  private readonly views: ChannelViews;
   private readonly port: MessagePort;
   private readonly sent = new Set<number>();
-  private posted = 0;
-  private lastEvent = 0;
-  private running: Running | undefined;
+  private readonly slots: Array<Running | undefined> = new Array<Running | undefined>(QUEUE_DEPTH).fill(undefined);
+  private portPosted = 0;
+  private requests = 0;
+  private inFlightCount = 0;
+  private listening = false;
+  private serving = false;
   private gone = false;
   /** Whether the worker ever started a guest (one that dies before that may be unable to start at all). */
   private ranGuest = false;
   private lowered = false;
+  private queueWatch: NodeJS.Timeout | undefined;
   /** Resolves once the worker's code is loaded and it waits for requests (never, if it dies first). */
   readonly ready: Promise<void>;
+  private isReady = false;
   private readonly listener = (): void => this.onEvent();
 
   constructor(private readonly options: ThreadOptions) {
     this.stackKb = options.stackKb;
     const channel = new SharedArrayBuffer(CHANNEL_BYTES);
-    this.ctrl = new Int32Array(channel, 0, INT_SLOTS);
-    this.f64 = new Float64Array(channel, F64_OFFSET, F64_SLOTS);
-    this.data = new Uint8Array(channel, DATA_OFFSET, DATA_BYTES);
-    this.text = Buffer.from(channel, DATA_OFFSET, DATA_BYTES);
+    this.views = channelViews(channel);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const availableHostCalls = hostCallNames.filter((name) => options.hostFunctions[name] !== undefined);
@@ -122,8 +127,10 @@ export class SandboxThread {
       stdout: false,
       stderr: false,
     });
-    const waiting = Atomics.waitAsync(this.ctrl, Slot.READY, 0);
-    this.ready = waiting.async ? waiting.value.then(() => undefined) : Promise.resolve();
+    const waiting = Atomics.waitAsync(this.views.ctrl, Slot.READY, 0);
+    this.ready = (waiting.async ? waiting.value.then(() => undefined) : Promise.resolve()).then(() => {
+      this.isReady = true;
+    });
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', () => this.fail(new Error('the sandbox worker exited')));
   }
@@ -133,7 +140,35 @@ export class SandboxThread {
   }
 
   get busy(): boolean {
-    return this.running !== undefined;
+    return this.inFlightCount > 0;
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Whether a job posted now would start soon: a free ring slot and nothing slow ahead of it. */
+  acceptsMore(): boolean {
+    if (this.gone || !this.isReady) return false;
+    if (this.requests - Atomics.load(this.views.ctrl, Slot.CONSUMED) >= QUEUE_DEPTH) return false;
+    if (this.slots[this.requests % QUEUE_DEPTH] !== undefined) return false;
+    if (this.inFlightCount === 0) return true;
+    const oldest = this.oldestStart();
+    return oldest === 0 || Date.now() - oldest < QUEUE_BEHIND_MS;
+  }
+
+  private oldestStart(): number {
+    let oldest = 0;
+    for (let i = 0; i < QUEUE_DEPTH; i++) {
+      if (this.slots[i] === undefined || this.state(i) !== JobState.RUNNING) continue;
+      const startedAt = this.views.times[i * JOB_F64S + JobF64.STARTED_AT] as number;
+      if (startedAt !== 0 && (oldest === 0 || startedAt < oldest)) oldest = startedAt;
+    }
+    return oldest;
+  }
+
+  private state(slot: number): number {
+    return Atomics.load(this.views.jobs, slot * JOB_INTS + Job.STATE);
   }
 
   /** Posts a module to the worker once; later requests name it by id. */
@@ -146,139 +181,158 @@ export class SandboxThread {
   forget(moduleId: number): void {
     if (!this.sent.delete(moduleId) || this.gone) return;
     this.post({ type: 'forget', id: moduleId });
+    Atomics.store(this.views.ctrl, Slot.PORT_POSTED, this.portPosted);
   }
 
   private post(message: ToWorkerMessage): void {
     this.port.postMessage(message);
-    this.posted++;
+    this.portPosted++;
   }
 
+  /** Queues a job in the next ring slot; call only when acceptsMore() (or the thread is idle and ready). */
   run(pending: Pending, spinMicros = 0): void {
     const { job } = pending;
-    const ctrl = this.ctrl;
+    const { ctrl, jobs, times, data } = this.views;
+    const index = this.requests;
+    const slot = index % QUEUE_DEPTH;
+    const at = slot * JOB_INTS;
+    const base = slot * SLOT_DATA_BYTES;
     this.ensureModule(job.module);
-    const { read, written } = encoder.encodeInto(job.input, this.data);
+    const region = data.subarray(base, base + SLOT_DATA_BYTES);
+    const { read, written } = encoder.encodeInto(job.input, region);
     let contextAt = written;
     if (read < job.input.length) {
-      this.post({ type: 'input', input: encoder.encode(job.input) });
-      ctrl[Slot.INPUT_LEN] = LEN_IN_PORT;
+      this.post({ type: 'input', index, input: encoder.encode(job.input) });
+      jobs[at + Job.INPUT_LEN] = LEN_IN_PORT;
       contextAt = 0;
     } else {
-      ctrl[Slot.INPUT_LEN] = written;
+      jobs[at + Job.INPUT_LEN] = written;
     }
-    ctrl[Slot.CONTEXT_LEN] = -1;
+    jobs[at + Job.CONTEXT_LEN] = -1;
     if (job.context !== undefined) {
-      const placed = encoder.encodeInto(job.context, this.data.subarray(contextAt));
-      if (placed.read === job.context.length) ctrl[Slot.CONTEXT_LEN] = placed.written;
+      const placed = encoder.encodeInto(job.context, region.subarray(contextAt));
+      if (placed.read === job.context.length) jobs[at + Job.CONTEXT_LEN] = placed.written;
     }
-    const number = ++jobCounter;
-    ctrl[Slot.MODULE_ID] = job.module.id;
-    ctrl[Slot.JOB] = number;
-    ctrl[Slot.PORT_MESSAGES] = this.posted;
-    this.f64[F64.STARTED_AT] = 0;
-    const running: Running = { ...pending, number, dispatchedAt: Date.now(), timer: undefined, controller: undefined, hostContext: undefined, hostJournal: undefined };
-    this.running = running;
+    jobs[at + Job.MODULE_ID] = job.module.id;
+    jobs[at + Job.INDEX] = index;
+    times[slot * JOB_F64S + JobF64.STARTED_AT] = 0;
+    Atomics.store(jobs, at + Job.STATE, JobState.QUEUED);
+    Atomics.store(ctrl, Slot.PORT_POSTED, this.portPosted);
+    const running: Running = { ...pending, index, dispatchedAt: Date.now(), timer: undefined, controller: undefined, hostContext: undefined, hostJournal: undefined };
+    this.slots[slot] = running;
+    if (this.inFlightCount > 0) this.watchQueue();
+    this.inFlightCount++;
+    this.requests++;
     running.timer = setTimeout(() => this.checkTimeout(running), Math.min(job.timeoutMs, SLOW_JOB_MS));
-    this.lastEvent = Atomics.load(ctrl, Slot.EVT);
-    Atomics.add(ctrl, Slot.REQ, 1);
+    const lastEvent = Atomics.load(ctrl, Slot.EVT);
+    Atomics.store(ctrl, Slot.REQ, this.requests);
     Atomics.notify(ctrl, Slot.REQ);
     if (spinMicros > 0) {
       // Only when nothing else is in flight (the pool decides): a quick guest answers within
       // microseconds, and catching that here saves the event-loop wake-up of waitAsync.
       const until = performance.now() + spinMicros / 1000;
-      while (Atomics.load(ctrl, Slot.EVT) === this.lastEvent && performance.now() < until);
+      while (Atomics.load(ctrl, Slot.EVT) === lastEvent && performance.now() < until);
+      if (Atomics.load(ctrl, Slot.EVT) !== lastEvent) {
+        this.onEvent();
+        return;
+      }
     }
-    this.listen();
+    this.listen(lastEvent);
   }
 
-  private listen(): void {
-    const waiting = Atomics.waitAsync(this.ctrl, Slot.EVT, this.lastEvent);
+  private listen(seen = Atomics.load(this.views.ctrl, Slot.EVT)): void {
+    if (this.listening || this.gone) return;
+    this.listening = true;
+    const waiting = Atomics.waitAsync(this.views.ctrl, Slot.EVT, seen);
     if (waiting.async) void waiting.value.then(this.listener);
-    else this.onEvent();
+    else queueMicrotask(this.listener);
   }
 
   private onEvent(): void {
-    const running = this.running;
-    if (this.gone || running === undefined) return;
-    this.ranGuest = true;
-    const event = Atomics.load(this.ctrl, Slot.EVT);
-    if (event === this.lastEvent) return this.listen();
-    this.lastEvent = event;
-    if (this.ctrl[Slot.EVT_KIND] === EventKind.HOST_CALL) {
-      void this.serveHostCall(running);
-      return;
+    this.listening = false;
+    if (this.gone) return;
+    const seen = Atomics.load(this.views.ctrl, Slot.EVT);
+    const finished = this.collect();
+    if (!this.serving && Atomics.load(this.views.ctrl, Slot.HOST_PENDING) === 1) {
+      Atomics.store(this.views.ctrl, Slot.HOST_PENDING, 0);
+      const running = this.slots[this.views.ctrl[Slot.HOST_SLOT] as number];
+      if (running !== undefined) {
+        this.serving = true;
+        void this.serveHostCall(running);
+      }
     }
-    this.finish(running);
+    if (this.inFlightCount > 0 && !this.serving) this.listen(seen);
+    if (finished > 0) this.options.onIdle(this);
   }
 
-  private finish(running: Running): void {
-    const ctrl = this.ctrl;
-    const status = ctrl[Slot.STATUS] as number;
-    const length = ctrl[Slot.DATA_LEN] as number;
+  /** Settles every job the worker marked DONE; returns how many. */
+  private collect(): number {
+    const done: Running[] = [];
+    for (let slot = 0; slot < QUEUE_DEPTH; slot++) {
+      const running = this.slots[slot];
+      if (running !== undefined && this.state(slot) === JobState.DONE) done.push(running);
+    }
+    // Oldest first: results that travel over the port arrive in the order the jobs ran.
+    if (done.length > 1) done.sort((a, b) => a.index - b.index);
+    for (const running of done) {
+      const slot = running.index % QUEUE_DEPTH;
+      this.ranGuest = true;
+      this.settle(slot, running, this.readResult(slot, running));
+    }
+    return done.length;
+  }
+
+  private readResult(slot: number, running: Running): SandboxResult {
+    const { jobs, times, text } = this.views;
+    const at = slot * JOB_INTS;
+    const base = slot * SLOT_DATA_BYTES;
+    const status = jobs[at + Job.STATUS] as number;
+    const length = jobs[at + Job.DATA_LEN] as number;
     let body: string;
     let journalText = '';
     if (length === LEN_IN_PORT) {
-      const message = receiveMessageOnPort(this.port)?.message as Extract<FromWorkerMessage, { type: 'result' }> | undefined;
+      const message = this.receive('result');
       body = message === undefined ? '' : Buffer.from(message.output.buffer, message.output.byteOffset, message.output.length).toString('utf8');
       journalText = message?.journal ?? '';
     } else {
-      body = this.text.toString('utf8', 0, length);
-      const journalLength = ctrl[Slot.JOURNAL_LEN] as number;
-      if (journalLength > 0) journalText = this.text.toString('utf8', length, length + journalLength);
+      body = text.toString('utf8', base, base + length);
+      const journalLength = jobs[at + Job.JOURNAL_LEN] as number;
+      if (journalLength > 0) journalText = text.toString('utf8', base + length, base + length + journalLength);
     }
-    const journal = mergeJournal(journalText, running.hostJournal);
     const ok = status === Status.OK;
-    const result: SandboxResult = {
+    return {
       ok,
       output: ok ? body : '',
       error: ok ? undefined : { kind: statusNames[status] ?? 'RuntimePanic', message: body },
-      durationMs: this.f64[F64.DURATION_MS] as number,
-      memoryBytes: this.f64[F64.MEMORY_BYTES] as number,
-      journal,
-      logsDropped: ctrl[Slot.LOGS_DROPPED] as number,
+      durationMs: times[slot * JOB_F64S + JobF64.DURATION_MS] as number,
+      memoryBytes: times[slot * JOB_F64S + JobF64.MEMORY_BYTES] as number,
+      journal: mergeJournal(journalText, running.hostJournal),
+      logsDropped: jobs[at + Job.LOGS_DROPPED] as number,
     };
-    this.settle(running, result);
-    this.options.onIdle(this);
   }
 
-  private lowerPriority(): void {
-    const tid = this.ctrl[Slot.TID] as number;
-    if (this.lowered || tid === 0) return;
-    try {
-      setPriority(tid, LOWERED_NICE);
-      this.lowered = true;
-    } catch {
-      // Not permitted here (no such thread, a sandboxed host): the timeout still holds.
-    }
+  private receive<T extends FromWorkerMessage['type']>(type: T): Extract<FromWorkerMessage, { type: T }> | undefined {
+    const message = receiveMessageOnPort(this.port)?.message as FromWorkerMessage | undefined;
+    return message?.type === type ? (message as Extract<FromWorkerMessage, { type: T }>) : undefined;
   }
 
-  private restorePriority(): void {
-    if (!this.lowered || this.gone) return;
-    try {
-      setPriority(this.ctrl[Slot.TID] as number, 0);
-      this.lowered = false;
-    } catch {
-      // Raising priority back needs CAP_SYS_NICE; without it the thread stays at nice 10.
-    }
-  }
-
-  private settle(running: Running, result: SandboxResult): void {
-    if (this.running === running) this.running = undefined;
-    this.restorePriority();
+  private settle(slot: number, running: Running, result: SandboxResult): void {
+    if (this.slots[slot] !== running) return;
+    this.slots[slot] = undefined;
+    this.inFlightCount--;
     if (running.timer !== undefined) clearTimeout(running.timer);
+    if (this.inFlightCount === 0) this.restorePriority();
     running.controller?.abort(new Error(result.ok ? 'the invocation ended' : `the invocation ended: ${result.error?.kind}`));
     running.resolve(result);
   }
 
   private async serveHostCall(running: Running): Promise<void> {
-    const ctrl = this.ctrl;
+    const { ctrl, data, text } = this.views;
     const name = hostCallNames[ctrl[Slot.HOST_FN] as number] as HostCallName;
     const seq = ctrl[Slot.HOST_SEQ] as number;
-    const length = ctrl[Slot.DATA_LEN] as number;
-    const request =
-      length === LEN_IN_PORT
-        ? (receiveMessageOnPort(this.port)?.message as Extract<FromWorkerMessage, { type: 'hostcall' }> | undefined)?.request ?? new Uint8Array(0)
-        : this.data.slice(0, length);
+    const length = ctrl[Slot.HOST_LEN] as number;
+    const base = (running.index % QUEUE_DEPTH) * SLOT_DATA_BYTES;
+    const request = length === LEN_IN_PORT ? this.receive('hostcall')?.request ?? new Uint8Array(0) : data.slice(base, base + length);
     running.controller ??= new AbortController();
     running.hostContext ??= { ...running.job.host, signal: running.controller.signal, deadline: running.dispatchedAt + running.job.timeoutMs };
     const startedAt = Date.now();
@@ -303,87 +357,150 @@ export class SandboxThread {
     };
     // env answers are secrets: the journal keeps "[redacted]" (or null for unset), never the value.
     (running.hostJournal ??= []).push(redactJournalEntry(entry));
-    if (this.gone || this.running !== running) return;
+    this.serving = false;
+    if (this.gone || this.slots[running.index % QUEUE_DEPTH] !== running) return;
 
     if (failure !== undefined) {
-      ctrl[Slot.STATUS] = HostReply.THREW;
-      ctrl[Slot.DATA_LEN] = this.text.write(failure.slice(0, 4096), 0, 'utf8');
+      ctrl[Slot.HOST_STATUS] = HostReply.THREW;
+      ctrl[Slot.HOST_LEN] = text.write(failure.slice(0, 4096), base, 'utf8');
     } else if (answer === null) {
-      ctrl[Slot.STATUS] = HostReply.ANSWER;
-      ctrl[Slot.DATA_LEN] = LEN_NULL;
+      ctrl[Slot.HOST_STATUS] = HostReply.ANSWER;
+      ctrl[Slot.HOST_LEN] = LEN_NULL;
     } else {
-      ctrl[Slot.STATUS] = HostReply.ANSWER;
-      const bytes = typeof answer === 'string' ? undefined : answer;
-      if (bytes !== undefined && bytes.length <= DATA_BYTES) {
-        this.data.set(bytes);
-        ctrl[Slot.DATA_LEN] = bytes.length;
-      } else if (typeof answer === 'string' && Buffer.byteLength(answer) <= DATA_BYTES) {
-        ctrl[Slot.DATA_LEN] = this.text.write(answer, 0, 'utf8');
+      ctrl[Slot.HOST_STATUS] = HostReply.ANSWER;
+      if (typeof answer !== 'string' && answer.length <= SLOT_DATA_BYTES) {
+        data.set(answer, base);
+        ctrl[Slot.HOST_LEN] = answer.length;
+      } else if (typeof answer === 'string' && Buffer.byteLength(answer) <= SLOT_DATA_BYTES) {
+        ctrl[Slot.HOST_LEN] = text.write(answer, base, 'utf8');
       } else {
         this.post({ type: 'reply', data: answer });
-        ctrl[Slot.DATA_LEN] = LEN_IN_PORT;
+        ctrl[Slot.HOST_LEN] = LEN_IN_PORT;
       }
     }
-    ctrl[Slot.PORT_MESSAGES] = this.posted;
+    Atomics.store(ctrl, Slot.PORT_POSTED, this.portPosted);
+    const seen = Atomics.load(ctrl, Slot.EVT);
     Atomics.add(ctrl, Slot.HOST_REPLY, 1);
     Atomics.notify(ctrl, Slot.HOST_REPLY);
-    this.listen();
+    this.listen(seen);
   }
 
   /** The clock is the main thread's; the worker only stamps when it actually started the job. */
   private checkTimeout(running: Running): void {
-    if (this.running !== running || this.gone) return;
-    const startedAt = this.f64[F64.STARTED_AT] as number;
+    const slot = running.index % QUEUE_DEPTH;
+    if (this.slots[slot] !== running || this.gone) return;
     const limit = running.job.timeoutMs;
-    if (startedAt !== 0) this.ranGuest = true;
-    if (startedAt === 0) {
-      // Still starting up (a fresh worker): the guest has not run yet, so its clock has not started.
-      running.timer = setTimeout(() => this.checkTimeout(running), Math.min(limit, 50));
+    const state = this.state(slot);
+    if (state === JobState.DONE) {
+      this.onEvent();
       return;
     }
+    const startedAt = this.views.times[slot * JOB_F64S + JobF64.STARTED_AT] as number;
+    if (state !== JobState.RUNNING || startedAt === 0) {
+      // Not started yet (a fresh worker, or queued behind another job): its clock has not started.
+      running.timer = setTimeout(() => this.checkTimeout(running), Math.min(limit, SLOW_JOB_MS));
+      return;
+    }
+    this.ranGuest = true;
     const elapsed = Date.now() - startedAt;
     if (elapsed < limit) {
-      if (elapsed >= SLOW_JOB_MS) this.lowerPriority();
+      if (elapsed >= SLOW_JOB_MS) {
+        this.lowerPriority();
+        this.giveBackQueued();
+      }
       running.timer = setTimeout(() => this.checkTimeout(running), Math.max(1, limit - elapsed));
       return;
     }
     running.timer = undefined;
-    this.settle(running, failed(running, 'Timeout', `the function ran past its ${limit} ms timeout; its worker was terminated and replaced. Raise config.timeoutMs or make the function faster.`, elapsed));
+    this.settle(slot, running, failed(running, 'Timeout', `the function ran past its ${limit} ms timeout; its worker was terminated and replaced. Raise config.timeoutMs or make the function faster.`, elapsed));
     this.terminate();
+  }
+
+  /** While jobs wait behind a running one, check soon that it is still a quick one. */
+  private watchQueue(): void {
+    if (this.queueWatch !== undefined) return;
+    this.queueWatch = setTimeout(() => {
+      this.queueWatch = undefined;
+      if (this.gone || this.inFlightCount <= 1) return;
+      const oldest = this.oldestStart();
+      if (oldest !== 0 && Date.now() - oldest >= QUEUE_BEHIND_MS) this.giveBackQueued();
+      if (this.inFlightCount > 1) this.watchQueue();
+    }, QUEUE_BEHIND_MS + 1);
+  }
+
+  /** Takes back the jobs waiting behind a slow guest, so they run on another worker. */
+  private giveBackQueued(): void {
+    const back: Pending[] = [];
+    for (let slot = 0; slot < QUEUE_DEPTH; slot++) {
+      const running = this.slots[slot];
+      if (running === undefined) continue;
+      const at = slot * JOB_INTS + Job.STATE;
+      if (Atomics.compareExchange(this.views.jobs, at, JobState.QUEUED, JobState.CANCELLED) !== JobState.QUEUED) continue;
+      if (running.timer !== undefined) clearTimeout(running.timer);
+      this.slots[slot] = undefined;
+      this.inFlightCount--;
+      back.push({ job: running.job, resolve: running.resolve, requeued: running.requeued ?? 0 });
+    }
+    if (back.length > 0) this.options.onGiveBack(this, back);
+  }
+
+  private lowerPriority(): void {
+    const tid = this.views.ctrl[Slot.TID] as number;
+    if (this.lowered || tid === 0) return;
+    try {
+      setPriority(tid, LOWERED_NICE);
+      this.lowered = true;
+    } catch {
+      // Not permitted here (no such thread, a sandboxed host): the timeout still holds.
+    }
+  }
+
+  private restorePriority(): void {
+    if (!this.lowered || this.gone) return;
+    try {
+      setPriority(this.views.ctrl[Slot.TID] as number, 0);
+      this.lowered = false;
+    } catch {
+      // Raising priority back needs CAP_SYS_NICE; without it the thread stays at nice 10.
+    }
   }
 
   /** Terminate rather than interrupt: V8 cannot stop a running wasm loop from another thread. */
   terminate(reason?: Error): void {
     if (this.gone) return;
+    this.collect();
     this.gone = true;
+    if (this.queueWatch !== undefined) clearTimeout(this.queueWatch);
     void this.worker.terminate();
     this.port.close();
     // Wake our own pending waitAsync so it does not linger on a channel nobody writes any more.
-    Atomics.notify(this.ctrl, Slot.EVT);
-    const running = this.running;
-    this.running = undefined;
-    let requeue: Pending | undefined;
-    if (running !== undefined) {
-      if ((this.f64[F64.STARTED_AT] as number) === 0 && (running.requeued ?? 0) === 0 && reason !== undefined) {
+    Atomics.notify(this.views.ctrl, Slot.EVT);
+    const requeue: Pending[] = [];
+    const diedAtStart = reason !== undefined && !this.ranGuest;
+    for (let slot = 0; slot < QUEUE_DEPTH; slot++) {
+      const running = this.slots[slot];
+      if (running === undefined) continue;
+      const notStarted = this.state(slot) === JobState.QUEUED;
+      const requeued = (running.requeued ?? 0) + (diedAtStart ? 1 : 0);
+      if (notStarted && requeued <= 1) {
         // The guest never started here, so another worker may run it as if nothing happened.
         if (running.timer !== undefined) clearTimeout(running.timer);
-        requeue = { job: running.job, resolve: running.resolve, requeued: 1 };
+        this.slots[slot] = undefined;
+        this.inFlightCount--;
+        requeue.push({ job: running.job, resolve: running.resolve, requeued });
       } else if (reason !== undefined) {
-        this.settle(running, failed(running, 'RuntimePanic', `the sandbox worker died before running the function: ${reason.message}`, Date.now() - running.dispatchedAt));
+        const outOfMemory = (reason as Error & { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY' && !notStarted;
+        const message = notStarted ? `the sandbox worker died before running the function: ${reason.message}` : `the sandbox worker died while running the function: ${reason.message}`;
+        this.settle(slot, running, failed(running, outOfMemory ? 'OutOfMemory' : 'RuntimePanic', message, Date.now() - running.dispatchedAt));
       } else {
-        this.settle(running, failed(running, 'Unavailable', 'the sandbox shut down while the function was running', Date.now() - running.dispatchedAt));
+        this.settle(slot, running, failed(running, 'Unavailable', 'the sandbox shut down while the function was running', Date.now() - running.dispatchedAt));
       }
     }
-    this.options.onGone(this, requeue, reason !== undefined && !this.ranGuest);
+    this.options.onGone(this, requeue, diedAtStart);
   }
 
   private fail(error: Error & { code?: string }): void {
     if (this.gone) return;
-    const running = this.running;
-    if (running !== undefined && (this.f64[F64.STARTED_AT] as number) !== 0) {
-      const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.settle(running, failed(running, outOfMemory ? 'OutOfMemory' : 'RuntimePanic', `the sandbox worker died while running the function: ${error.message}`, Date.now() - running.dispatchedAt));
-    }
     this.terminate(error);
   }
 }

@@ -2,18 +2,19 @@ import { readlinkSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { classifyFailure } from './classify-failure.js';
 import {
-  DATA_BYTES,
-  DATA_OFFSET,
-  EventKind,
-  F64,
-  F64_OFFSET,
-  F64_SLOTS,
+  channelViews,
   HostReply,
   hostCallNames,
-  INT_SLOTS,
+  Job,
+  JOB_F64S,
+  JOB_INTS,
+  JobF64,
+  JobState,
   LEN_IN_PORT,
   LEN_NULL,
+  QUEUE_DEPTH,
   Slot,
+  SLOT_DATA_BYTES,
   Status,
   type FromWorkerMessage,
   type HostCallName,
@@ -29,10 +30,7 @@ import {
  * terminating the whole thread (V8 cannot interrupt a running wasm loop any other way).
  */
 const init = workerData as WorkerInit;
-const ctrl = new Int32Array(init.channel, 0, INT_SLOTS);
-const f64 = new Float64Array(init.channel, F64_OFFSET, F64_SLOTS);
-const data = new Uint8Array(init.channel, DATA_OFFSET, DATA_BYTES);
-const dataText = Buffer.from(init.channel, DATA_OFFSET, DATA_BYTES);
+const { ctrl, jobs, times, data, text: dataText } = channelViews(init.channel);
 const port = init.port;
 const available = new Set<HostCallName>(init.availableHostCalls);
 const encoder = new TextEncoder();
@@ -43,12 +41,13 @@ interface LoadedModule {
 }
 const modules = new Map<number, LoadedModule>();
 let consumedMessages = 0;
-let portInput: Uint8Array | undefined;
+const portInputs = new Map<number, Uint8Array>();
 let portReply: Uint8Array | string | undefined;
 
 /** The invocation being served; the imports close over it. */
 interface Current {
-  job: number;
+  /** The job slot being served: its data region carries host calls too. */
+  slot: number;
   memory: WebAssembly.Memory | undefined;
   alloc: ((size: number) => number) | undefined;
   context: Uint8Array | undefined;
@@ -61,11 +60,12 @@ interface Current {
 }
 let current: Current = newCurrent(0);
 
-function newCurrent(job: number): Current {
-  return { job, memory: undefined, alloc: undefined, context: undefined, journal: [], seq: 0, logsKept: 0, logsDropped: 0, abortMessage: undefined, hostFailure: undefined };
+function newCurrent(slot: number): Current {
+  return { slot, memory: undefined, alloc: undefined, context: undefined, journal: [], seq: 0, logsKept: 0, logsDropped: 0, abortMessage: undefined, hostFailure: undefined };
 }
 
-function drainPort(upTo: number): void {
+function drainPort(): void {
+  const upTo = Atomics.load(ctrl, Slot.PORT_POSTED);
   while (consumedMessages < upTo) {
     const received = receiveMessageOnPort(port);
     if (received === undefined) throw new Error('sandbox channel out of step: a port message is missing');
@@ -73,7 +73,7 @@ function drainPort(upTo: number): void {
     const message = received.message as ToWorkerMessage;
     if (message.type === 'module') modules.set(message.id, { module: message.module, maxBytes: message.maxBytes });
     else if (message.type === 'forget') modules.delete(message.id);
-    else if (message.type === 'input') portInput = message.input;
+    else if (message.type === 'input') portInputs.set(message.index, message.input);
     else portReply = message.data;
   }
 }
@@ -133,25 +133,27 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
     current.hostFailure = answer === null ? undefined : `${name} is not available in this sandbox`;
     return answer === null ? 0n : toGuest(encoder.encode(answer));
   }
-  if (request.length <= DATA_BYTES) {
-    data.set(request);
-    ctrl[Slot.DATA_LEN] = request.length;
+  const base = current.slot * SLOT_DATA_BYTES;
+  if (request.length <= SLOT_DATA_BYTES) {
+    data.set(request, base);
+    ctrl[Slot.HOST_LEN] = request.length;
   } else {
     port.postMessage({ type: 'hostcall', request: request.slice() } satisfies FromWorkerMessage);
-    ctrl[Slot.DATA_LEN] = LEN_IN_PORT;
+    ctrl[Slot.HOST_LEN] = LEN_IN_PORT;
   }
+  ctrl[Slot.HOST_SLOT] = current.slot;
   ctrl[Slot.HOST_FN] = hostCallNames.indexOf(name);
   ctrl[Slot.HOST_SEQ] = seq;
-  ctrl[Slot.EVT_KIND] = EventKind.HOST_CALL;
   const lastReply = Atomics.load(ctrl, Slot.HOST_REPLY);
+  Atomics.store(ctrl, Slot.HOST_PENDING, 1);
   Atomics.add(ctrl, Slot.EVT, 1);
   Atomics.notify(ctrl, Slot.EVT);
   Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply);
-  drainPort(Atomics.load(ctrl, Slot.PORT_MESSAGES));
+  drainPort();
 
-  const length = ctrl[Slot.DATA_LEN] as number;
-  if (ctrl[Slot.STATUS] === HostReply.THREW) {
-    current.hostFailure = `${name} failed: ${dataText.toString('utf8', 0, Math.max(0, length))}`;
+  const length = ctrl[Slot.HOST_LEN] as number;
+  if (ctrl[Slot.HOST_STATUS] === HostReply.THREW) {
+    current.hostFailure = `${name} failed: ${dataText.toString('utf8', base, base + Math.max(0, length))}`;
     throw new Error(current.hostFailure);
   }
   if (length === LEN_NULL) {
@@ -164,7 +166,7 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
     portReply = undefined;
     answer = typeof reply === 'string' ? encoder.encode(reply) : reply;
   } else {
-    answer = data.slice(0, length);
+    answer = data.slice(base, base + length);
   }
   // A refusal ({"error":…}) is an answer the guest may handle; it only explains a trap that follows.
   current.hostFailure = isErrorAnswer(answer) ? `${name} answered ${Buffer.from(answer.subarray(0, 300)).toString('utf8')}` : undefined;
@@ -210,32 +212,36 @@ const imports: WebAssembly.Imports = {
 
 class OutputError extends Error {}
 
-function runOne(): void {
-  drainPort(Atomics.load(ctrl, Slot.PORT_MESSAGES));
-  const job = ctrl[Slot.JOB] as number;
-  current = newCurrent(job);
-  f64[F64.STARTED_AT] = Date.now();
+function runOne(slot: number): void {
+  drainPort();
+  const at = slot * JOB_INTS;
+  const timeAt = slot * JOB_F64S;
+  const base = slot * SLOT_DATA_BYTES;
+  current = newCurrent(slot);
+  times[timeAt + JobF64.STARTED_AT] = Date.now();
   const started = performance.now();
-  const loaded = modules.get(ctrl[Slot.MODULE_ID] as number);
-  const inputLength = ctrl[Slot.INPUT_LEN] as number;
+  const moduleId = jobs[at + Job.MODULE_ID] as number;
+  const loaded = modules.get(moduleId);
+  const inputLength = jobs[at + Job.INPUT_LEN] as number;
   let input: Uint8Array;
   if (inputLength === LEN_IN_PORT) {
-    input = portInput ?? new Uint8Array(0);
-    portInput = undefined;
+    const index = jobs[at + Job.INDEX] as number;
+    input = portInputs.get(index) ?? new Uint8Array(0);
+    portInputs.delete(index);
   } else {
-    input = data.subarray(0, inputLength);
+    input = data.subarray(base, base + inputLength);
   }
-  const contextLength = ctrl[Slot.CONTEXT_LEN] as number;
+  const contextLength = jobs[at + Job.CONTEXT_LEN] as number;
   if (contextLength >= 0) {
-    const at = inputLength === LEN_IN_PORT ? 0 : inputLength;
-    current.context = data.slice(at, at + contextLength);
+    const from = base + (inputLength === LEN_IN_PORT ? 0 : inputLength);
+    current.context = data.slice(from, from + contextLength);
   }
 
   let status: number = Status.OK;
   let text = '';
   let output: Uint8Array | undefined;
   try {
-    if (loaded === undefined) throw new Error(`module ${ctrl[Slot.MODULE_ID]} was never sent to this worker`);
+    if (loaded === undefined) throw new Error(`module ${moduleId} was never sent to this worker`);
     const instance = new WebAssembly.Instance(loaded.module, imports);
     const exports = instance.exports as { memory: WebAssembly.Memory; alloc: (size: number) => number; handler: (ptr: number, len: number) => bigint };
     current.memory = exports.memory;
@@ -278,27 +284,24 @@ function runOne(): void {
     }
   }
 
-  f64[F64.DURATION_MS] = performance.now() - started;
-  f64[F64.MEMORY_BYTES] = current.memory?.buffer.byteLength ?? 0;
-  ctrl[Slot.STATUS] = status;
-  ctrl[Slot.LOGS_DROPPED] = current.logsDropped;
+  times[timeAt + JobF64.DURATION_MS] = performance.now() - started;
+  times[timeAt + JobF64.MEMORY_BYTES] = current.memory?.buffer.byteLength ?? 0;
+  jobs[at + Job.STATUS] = status;
+  jobs[at + Job.LOGS_DROPPED] = current.logsDropped;
   const journal = current.journal.length === 0 ? '' : JSON.stringify(current.journal);
   const body = output ?? encoder.encode(text);
   const journalBytes = journal === '' ? 0 : Buffer.byteLength(journal);
-  if (body.length + journalBytes <= DATA_BYTES) {
-    data.set(body);
-    ctrl[Slot.DATA_LEN] = body.length;
-    ctrl[Slot.JOURNAL_LEN] = journalBytes;
-    if (journalBytes > 0) dataText.write(journal, body.length, 'utf8');
+  if (body.length + journalBytes <= SLOT_DATA_BYTES) {
+    data.set(body, base);
+    jobs[at + Job.DATA_LEN] = body.length;
+    jobs[at + Job.JOURNAL_LEN] = journalBytes;
+    if (journalBytes > 0) dataText.write(journal, base + body.length, 'utf8');
   } else {
-    port.postMessage({ type: 'result', output: body.slice(), journal } satisfies FromWorkerMessage);
-    ctrl[Slot.DATA_LEN] = LEN_IN_PORT;
-    ctrl[Slot.JOURNAL_LEN] = 0;
+    port.postMessage({ type: 'result', slot, output: body.slice(), journal } satisfies FromWorkerMessage);
+    jobs[at + Job.DATA_LEN] = LEN_IN_PORT;
+    jobs[at + Job.JOURNAL_LEN] = 0;
   }
   current = newCurrent(0);
-  ctrl[Slot.EVT_KIND] = EventKind.DONE;
-  Atomics.add(ctrl, Slot.EVT, 1);
-  Atomics.notify(ctrl, Slot.EVT);
 }
 
 function ownThreadId(): number {
@@ -309,19 +312,30 @@ function ownThreadId(): number {
   }
 }
 
-let lastRequest = 0;
+let consumed = 0;
 ctrl[Slot.TID] = ownThreadId();
 Atomics.store(ctrl, Slot.READY, 1);
 Atomics.notify(ctrl, Slot.READY);
 const spinMs = init.spinMicros / 1000;
 for (;;) {
+  while (consumed < Atomics.load(ctrl, Slot.REQ)) {
+    const slot = consumed % QUEUE_DEPTH;
+    const state = slot * JOB_INTS + Job.STATE;
+    // The main thread may have taken a queued job back (to run it elsewhere): skip it then.
+    if (Atomics.compareExchange(jobs, state, JobState.QUEUED, JobState.RUNNING) === JobState.QUEUED) {
+      runOne(slot);
+      Atomics.store(jobs, state, JobState.DONE);
+    }
+    consumed++;
+    Atomics.store(ctrl, Slot.CONSUMED, consumed);
+    Atomics.add(ctrl, Slot.EVT, 1);
+    Atomics.notify(ctrl, Slot.EVT);
+  }
   // Under load the next request usually follows the last result within microseconds: a short
   // spin catches it without a futex sleep and wake-up, which costs more than the spin.
-  if (spinMs > 0 && Atomics.load(ctrl, Slot.REQ) === lastRequest) {
+  if (spinMs > 0) {
     const until = performance.now() + spinMs;
-    while (Atomics.load(ctrl, Slot.REQ) === lastRequest && performance.now() < until);
+    while (Atomics.load(ctrl, Slot.REQ) === consumed && performance.now() < until);
   }
-  Atomics.wait(ctrl, Slot.REQ, lastRequest);
-  lastRequest = Atomics.load(ctrl, Slot.REQ);
-  runOne();
+  Atomics.wait(ctrl, Slot.REQ, consumed);
 }

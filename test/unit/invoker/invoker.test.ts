@@ -90,6 +90,7 @@ describe('invoker: guest fixtures through the full sandbox path', () => {
   });
 
   it('caps a log flood and stays responsive meanwhile', async () => {
+    await h.invoker.ready(); // the worker the loop test replaced
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 5);
     const flood = h.invoker.invoke(h.request('flood', '"spam"'));
