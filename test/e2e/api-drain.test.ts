@@ -2,13 +2,34 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { mintToken } from '../../src/auth/index.js';
+import { openEmbeddedEventLog } from '../../src/eventlog/index.js';
+import { silentLogger } from '../../src/observability/index.js';
 import { guestWasm } from './api-harness.js';
+import { watToWasm } from '../fixtures/wasm/compile-fixture.js';
+
+const insertSql = '{"sql":"insert into drain_rows default values returning id","params":[]}';
+/** Inserts one row through db_query and answers the database's reply ({"rows":[{"id":…}],…}). */
+const inserterWat = `(module
+  (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 4096))
+  (data (i32.const 16) ${JSON.stringify(insertSql)})
+  (func (export "alloc") (param $size i32) (result i32)
+    (local $ptr i32) (local $need i32)
+    (local.set $ptr (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
+    (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
+    (if (i32.gt_s (local.get $need) (i32.const 0))
+      (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
+    (local.get $ptr))
+  (func (export "handler") (param i32 i32) (result i64)
+    (call $db_query (i32.const 16) (i32.const ${insertSql.length}))))`;
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const drainTimeoutMs = 3000;
@@ -20,7 +41,7 @@ interface Server {
 }
 
 /** `serve()` of src/main.ts in its own process, as `aerofn serve` runs it; resolves once it logs "aerofn serving". */
-async function startServer(dataDir: string, secret: string): Promise<Server> {
+async function startServer(dataDir: string, secret: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "const { serve } = await import('./src/main.ts'); await serve();"], {
     cwd: repo,
     env: {
@@ -33,6 +54,7 @@ async function startServer(dataDir: string, secret: string): Promise<Server> {
       AEROFN_WORKERS: '2',
       AEROFN_DRAIN_TIMEOUT_MS: String(drainTimeoutMs),
       AEROFN_LOG_LEVEL: 'info',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -152,5 +174,69 @@ describe('aerofn serve: SIGTERM drains', () => {
     assert.equal(exit.code, 130);
     assert.ok(exit.at - second < 1500, `exited ${exit.at - second} ms after the second signal`);
     await stuck;
+  });
+  it('loses no accepted change event: every row inserted before SIGTERM reaches its database trigger', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aerofn-drain-cdc-'));
+    const sqlFile = join(dir, 'schema.sql');
+    await writeFile(sqlFile, 'create table if not exists drain_rows (id bigserial primary key, at timestamptz default now());\ngrant insert, select on drain_rows to anon, authenticated, service_role;\ngrant usage on sequence drain_rows_id_seq to anon, authenticated, service_role;\n');
+    const env = { AEROFN_INIT_SQL: sqlFile };
+    try {
+      const server = await startServer(dir, secret, env);
+      const inserter = Buffer.from(await watToWasm(inserterWat, 'inserter.wat')).toString('base64');
+      assert.equal(await post(`${server.baseUrl}/functions/v1/deploy`, { name: 'inserter', wasm: inserter, config: { verifyJwt: false } }, token), 201);
+      const trigger = [{ type: 'database', table: 'drain_rows', operations: ['INSERT'] }];
+      assert.equal(await post(`${server.baseUrl}/functions/v1/deploy`, { name: 'on-row', wasm: echo, triggers: trigger }, token), 201);
+
+      const acknowledged = new Set<number>();
+      let stopLoad = false;
+      const insertLoop = async (): Promise<void> => {
+        while (!stopLoad) {
+          try {
+            const response = await fetch(`${server.baseUrl}/functions/v1/inserter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+            const body = (await response.json()) as { rows?: Array<{ id: number | string }> };
+            if (response.status === 200 && body.rows?.[0] !== undefined) acknowledged.add(Number(body.rows[0].id));
+          } catch {
+            return;
+          }
+        }
+      };
+      const load = Promise.all(Array.from({ length: 4 }, insertLoop));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      server.child.kill('SIGTERM');
+      const exit = await server.exited;
+      stopLoad = true;
+      await load;
+      assert.equal(exit.code, 0);
+      assert.ok(acknowledged.size > 5, `rows inserted before the signal: ${acknowledged.size}`);
+
+      // After a restart the pipeline resumes from its committed offsets (and the relay from the outbox).
+      const again = await startServer(dir, secret, env);
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      again.child.kill('SIGTERM');
+      await again.exited;
+
+      const log = await openEmbeddedEventLog({ dataDir: dir, fsync: false, logger: silentLogger() });
+      const seen = new Set<number>();
+      try {
+        const partitions = await log.partitionCount('aerofn.invocations');
+        for (let partition = 0; partition < partitions; partition++) {
+          for (let offset = 0; ; ) {
+            const records = await log.read('aerofn.invocations', partition, offset, { maxRecords: 1000 });
+            if (records.length === 0) break;
+            for (const record of records) {
+              offset = record.offset + 1;
+              const invocation = JSON.parse(record.value!.toString('utf8')) as { function: string; input: string; outcome: { ok: boolean } };
+              if (invocation.function === 'on-row' && invocation.outcome.ok) seen.add(Number((JSON.parse(invocation.input) as { row: { id: number } }).row.id));
+            }
+          }
+        }
+      } finally {
+        await log.close();
+      }
+      const missing = [...acknowledged].filter((id) => !seen.has(id));
+      assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.size} acknowledged rows never reached on-row`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
