@@ -90,6 +90,9 @@ read -r anon service_role user_token user_id < <(node --input-type=module -e '
   console.log([...tokens, sub].join(" "));
 ')
 export AEROFN_URL="$grpc" AEROFN_TOKEN="$service_role"
+# grpcurl as `make tools` installs it, else whatever is on PATH.
+grpcurl=grpcurl
+if [ -x .cache/bin/grpcurl ]; then grpcurl=.cache/bin/grpcurl; fi
 
 for example in hello notes on-note-insert tick; do
   "${aerofn[@]}" deploy "sdk/assemblyscript/examples/$example"
@@ -107,7 +110,7 @@ Tokens below are valid for 24 h (secret in $secret_file).
 
 HTTP hello (no JWT needed):
   curl -s $http/functions/v1/hello -H 'content-type: application/json' -d '{"name":"Ada"}'
-  grpcurl -plaintext -d '{"name":"hello","payload":"{\"name\":\"Ada\"}"}' $grpc aerodb.functions.v1.Functions/Invoke
+  $grpcurl -plaintext -d '{"name":"hello","payload":"{\"name\":\"Ada\"}"}' $grpc aerodb.functions.v1.Functions/Invoke
   node bin/aerofn.js invoke hello '{"name":"Ada"}'
 
 Notes under row-level security (the insert also fires the database trigger of on-note-insert):
@@ -123,7 +126,7 @@ Look around:
   node bin/aerofn.js registry history
   node bin/aerofn.js topology
   curl -s $http/metrics | grep aerofn_
-  grpcurl -plaintext $grpc list          # grpcurl: \`make tools\` puts it in .cache/bin
+  $grpcurl -plaintext $grpc list          # no grpcurl? \`make tools\` puts it in .cache/bin
 
 Server logs: tail -f $log_file
 Ctrl-C stops the server.
