@@ -1,11 +1,9 @@
-import { setPriority } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
-import { redactJournalEntry } from './host/redact.js';
+import { readJobResult, runHostCall, setThreadNice, writeHostReply } from './host-call-bridge.js';
 import {
   channelViews,
   CHANNEL_BYTES,
-  HostReply,
   hostCallNames,
   Job,
   JOB_F64S,
@@ -13,18 +11,14 @@ import {
   JobF64,
   JobState,
   LEN_IN_PORT,
-  LEN_NULL,
   QUEUE_DEPTH,
   Slot,
   SLOT_DATA_BYTES,
-  Status,
-  statusNames,
   type ChannelViews,
   type FromWorkerMessage,
   type HostCallName,
   type ToWorkerMessage,
   type WorkerInit,
-  type WorkerJournalEntry,
 } from './sandbox-protocol.js';
 import type { CompiledModule, SandboxJob, SandboxResult } from './sandbox-types.js';
 import { sandboxWorkerUrl } from './worker-source.js';
@@ -84,6 +78,7 @@ export class SandboxThread {
   private readonly views: ChannelViews;
   private readonly port: MessagePort;
   private readonly sent = new Set<number>();
+  private readonly forgetLater = new Set<number>();
   private readonly slots: Array<Running | undefined> = new Array<Running | undefined>(QUEUE_DEPTH).fill(undefined);
   private portPosted = 0;
   private requests = 0;
@@ -178,8 +173,15 @@ export class SandboxThread {
     this.sent.add(module.id);
   }
 
+  /** Lets the worker drop a module the cache evicted, once no job of this thread still needs it. */
   forget(moduleId: number): void {
-    if (!this.sent.delete(moduleId) || this.gone) return;
+    if (!this.sent.has(moduleId) || this.gone) return;
+    if (this.slots.some((running) => running?.job.module.id === moduleId)) {
+      this.forgetLater.add(moduleId);
+      return;
+    }
+    this.sent.delete(moduleId);
+    this.forgetLater.delete(moduleId);
     this.post({ type: 'forget', id: moduleId });
     Atomics.store(this.views.ctrl, Slot.PORT_POSTED, this.portPosted);
   }
@@ -283,32 +285,7 @@ export class SandboxThread {
   }
 
   private readResult(slot: number, running: Running): SandboxResult {
-    const { jobs, times, text } = this.views;
-    const at = slot * JOB_INTS;
-    const base = slot * SLOT_DATA_BYTES;
-    const status = jobs[at + Job.STATUS] as number;
-    const length = jobs[at + Job.DATA_LEN] as number;
-    let body: string;
-    let journalText = '';
-    if (length === LEN_IN_PORT) {
-      const message = this.receive('result');
-      body = message === undefined ? '' : Buffer.from(message.output.buffer, message.output.byteOffset, message.output.length).toString('utf8');
-      journalText = message?.journal ?? '';
-    } else {
-      body = text.toString('utf8', base, base + length);
-      const journalLength = jobs[at + Job.JOURNAL_LEN] as number;
-      if (journalLength > 0) journalText = text.toString('utf8', base + length, base + length + journalLength);
-    }
-    const ok = status === Status.OK;
-    return {
-      ok,
-      output: ok ? body : '',
-      error: ok ? undefined : { kind: statusNames[status] ?? 'RuntimePanic', message: body },
-      durationMs: times[slot * JOB_F64S + JobF64.DURATION_MS] as number,
-      memoryBytes: times[slot * JOB_F64S + JobF64.MEMORY_BYTES] as number,
-      journal: mergeJournal(journalText, running.hostJournal),
-      logsDropped: jobs[at + Job.LOGS_DROPPED] as number,
-    };
+    return readJobResult(this.views, slot, running.hostJournal, () => this.receive('result'));
   }
 
   private receive<T extends FromWorkerMessage['type']>(type: T): Extract<FromWorkerMessage, { type: T }> | undefined {
@@ -323,11 +300,12 @@ export class SandboxThread {
     if (running.timer !== undefined) clearTimeout(running.timer);
     if (this.inFlightCount === 0) this.restorePriority();
     running.controller?.abort(new Error(result.ok ? 'the invocation ended' : `the invocation ended: ${result.error?.kind}`));
+    if (this.forgetLater.has(running.job.module.id)) this.forget(running.job.module.id);
     running.resolve(result);
   }
 
   private async serveHostCall(running: Running): Promise<void> {
-    const { ctrl, data, text } = this.views;
+    const { ctrl, data } = this.views;
     const name = hostCallNames[ctrl[Slot.HOST_FN] as number] as HostCallName;
     const seq = ctrl[Slot.HOST_SEQ] as number;
     const length = ctrl[Slot.HOST_LEN] as number;
@@ -335,49 +313,11 @@ export class SandboxThread {
     const request = length === LEN_IN_PORT ? this.receive('hostcall')?.request ?? new Uint8Array(0) : data.slice(base, base + length);
     running.controller ??= new AbortController();
     running.hostContext ??= { ...running.job.host, signal: running.controller.signal, deadline: running.dispatchedAt + running.job.timeoutMs };
-    const startedAt = Date.now();
-    const started = performance.now();
-    let answer: Uint8Array | string | null = null;
-    let failure: string | undefined;
-    try {
-      const fn = this.options.hostFunctions[name];
-      if (fn === undefined) throw new Error(`${name} is not available`);
-      answer = await fn(request, running.hostContext);
-    } catch (error) {
-      failure = error instanceof Error ? error.message : String(error);
-    }
-    const entry: HostCallRecord = {
-      seq,
-      fn: name,
-      request: Buffer.from(request.buffer, request.byteOffset, request.length).toString('utf8'),
-      response: failure !== undefined || answer === null ? null : typeof answer === 'string' ? answer : Buffer.from(answer).toString('utf8'),
-      startedAt,
-      durationMs: performance.now() - started,
-      ...(failure === undefined ? {} : { error: failure }),
-    };
-    // env answers are secrets: the journal keeps "[redacted]" (or null for unset), never the value.
-    (running.hostJournal ??= []).push(redactJournalEntry(entry));
+    const outcome = await runHostCall(this.options.hostFunctions, name, seq, request, running.hostContext);
+    (running.hostJournal ??= []).push(outcome.entry);
     this.serving = false;
     if (this.gone || this.slots[running.index % QUEUE_DEPTH] !== running) return;
-
-    if (failure !== undefined) {
-      ctrl[Slot.HOST_STATUS] = HostReply.THREW;
-      ctrl[Slot.HOST_LEN] = text.write(failure.slice(0, 4096), base, 'utf8');
-    } else if (answer === null) {
-      ctrl[Slot.HOST_STATUS] = HostReply.ANSWER;
-      ctrl[Slot.HOST_LEN] = LEN_NULL;
-    } else {
-      ctrl[Slot.HOST_STATUS] = HostReply.ANSWER;
-      if (typeof answer !== 'string' && answer.length <= SLOT_DATA_BYTES) {
-        data.set(answer, base);
-        ctrl[Slot.HOST_LEN] = answer.length;
-      } else if (typeof answer === 'string' && Buffer.byteLength(answer) <= SLOT_DATA_BYTES) {
-        ctrl[Slot.HOST_LEN] = text.write(answer, base, 'utf8');
-      } else {
-        this.post({ type: 'reply', data: answer });
-        ctrl[Slot.HOST_LEN] = LEN_IN_PORT;
-      }
-    }
+    writeHostReply(this.views, base, outcome, (reply) => this.post({ type: 'reply', data: reply }));
     Atomics.store(ctrl, Slot.PORT_POSTED, this.portPosted);
     const seen = Atomics.load(ctrl, Slot.EVT);
     Atomics.add(ctrl, Slot.HOST_REPLY, 1);
@@ -445,24 +385,12 @@ export class SandboxThread {
   }
 
   private lowerPriority(): void {
-    const tid = this.views.ctrl[Slot.TID] as number;
-    if (this.lowered || tid === 0) return;
-    try {
-      setPriority(tid, LOWERED_NICE);
-      this.lowered = true;
-    } catch {
-      // Not permitted here (no such thread, a sandboxed host): the timeout still holds.
-    }
+    if (!this.lowered) this.lowered = setThreadNice(this.views.ctrl[Slot.TID] as number, LOWERED_NICE);
   }
 
   private restorePriority(): void {
-    if (!this.lowered || this.gone) return;
-    try {
-      setPriority(this.views.ctrl[Slot.TID] as number, 0);
-      this.lowered = false;
-    } catch {
-      // Raising priority back needs CAP_SYS_NICE; without it the thread stays at nice 10.
-    }
+    // Raising priority back needs CAP_SYS_NICE; without it the thread stays at nice 10.
+    if (this.lowered && !this.gone) this.lowered = !setThreadNice(this.views.ctrl[Slot.TID] as number, 0);
   }
 
   /** Terminate rather than interrupt: V8 cannot stop a running wasm loop from another thread. */
@@ -507,11 +435,4 @@ export class SandboxThread {
 
 function failed(running: Running, kind: NonNullable<SandboxResult['error']>['kind'], message: string, durationMs: number): SandboxResult {
   return { ok: false, output: '', error: { kind, message }, durationMs, memoryBytes: 0, journal: running.hostJournal ?? [], logsDropped: 0 };
-}
-
-function mergeJournal(workerText: string, host: HostCallRecord[] | undefined): HostCallRecord[] {
-  const fromWorker: WorkerJournalEntry[] = workerText === '' ? [] : (JSON.parse(workerText) as WorkerJournalEntry[]);
-  if (host === undefined || host.length === 0) return fromWorker;
-  const hostSeqs = new Set(host.map((entry) => entry.seq));
-  return [...fromWorker.filter((entry) => !hostSeqs.has(entry.seq)), ...host].sort((a, b) => a.seq - b.seq);
 }
