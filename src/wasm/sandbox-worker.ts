@@ -325,6 +325,9 @@ for (;;) {
     if (Atomics.compareExchange(jobs, state, JobState.QUEUED, JobState.RUNNING) === JobState.QUEUED) {
       runOne(slot);
       Atomics.store(jobs, state, JobState.DONE);
+    } else if (jobs[slot * JOB_INTS + Job.INPUT_LEN] === LEN_IN_PORT) {
+      drainPort();
+      portInputs.delete(jobs[slot * JOB_INTS + Job.INDEX] as number);
     }
     consumed++;
     Atomics.store(ctrl, Slot.CONSUMED, consumed);
