@@ -66,7 +66,7 @@ async function waitCommitted(log: EventLog, group: string, topic: string, target
 }
 
 /** Latencies from the output topic: output record time − source record time. */
-async function latencies(log: EventLog, source: string, output: string, fromOffsetBySourcePartition: Map<number, number>, sourceOf: (value: Buffer, headers: Record<string, string>) => { partition: number; offset: number } | null): Promise<number[]> {
+async function latencies(log: EventLog, source: string, output: string, fromOffsetBySourcePartition: Map<number, number>, fromOutput: readonly number[], sourceOf: (value: Buffer, headers: Record<string, string>) => { partition: number; offset: number } | null): Promise<number[]> {
   const sourceTimes = new Map<string, number>();
   const ends = await log.endOffsets(source);
   for (const [p, end] of ends.entries()) {
@@ -80,7 +80,7 @@ async function latencies(log: EventLog, source: string, output: string, fromOffs
   const out: number[] = [];
   const outEnds = await log.endOffsets(output);
   for (const [p, end] of outEnds.entries()) {
-    for (let offset = 0; offset < end; ) {
+    for (let offset = fromOutput[p] ?? 0; offset < end; ) {
       const records = await log.read(output, p, offset, { maxRecords: 10_000 });
       if (records.length === 0) break;
       for (const r of records) {
@@ -136,10 +136,11 @@ async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoke
   await waitCommitted(log, group, changes, total);
   const ms = performance.now() - began;
   const before = new Map((await log.endOffsets(changes)).map((end, p) => [p, end] as const));
+  const outputBefore = await log.endOffsets(pipeline.topics.invocations);
   await produceSteady(log, changes, latencyEvents, latencyRate, total);
   await waitCommitted(log, group, changes, total + latencyEvents);
   await pipeline.stop();
-  const lat = await latencies(log, changes, pipeline.topics.invocations, before, pipelineSource);
+  const lat = await latencies(log, changes, pipeline.topics.invocations, before, outputBefore, pipelineSource);
   return { name: `pipeline (${name})`, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
@@ -169,11 +170,12 @@ async function measureKafkaPassthrough(log: EventLog): Promise<Result> {
   await waitCommitted(log, group, input, total);
   const ms = performance.now() - began;
   const before = new Map((await log.endOffsets(input)).map((end, p) => [p, end] as const));
+  const outputBefore = await log.endOffsets(output);
   await produceSteady(log, input, latencyEvents, latencyRate, total);
   await waitCommitted(log, group, input, total + latencyEvents);
   await consumer.disconnect();
   await producer.disconnect();
-  const lat = await latencies(log, input, output, before, headerSource);
+  const lat = await latencies(log, input, output, before, outputBefore, headerSource);
   return { name: 'kafkajs passthrough (kafka)', eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
@@ -196,10 +198,11 @@ async function measureEmbeddedPassthrough(log: EventLog): Promise<Result> {
   await waitCommitted(log, group, input, total);
   const ms = performance.now() - began;
   const before = new Map((await log.endOffsets(input)).map((end, p) => [p, end] as const));
+  const outputBefore = await log.endOffsets(output);
   await produceSteady(log, input, latencyEvents, latencyRate, total);
   await waitCommitted(log, group, input, total + latencyEvents);
   await subscription.close();
-  const lat = await latencies(log, input, output, before, headerSource);
+  const lat = await latencies(log, input, output, before, outputBefore, headerSource);
   return { name: 'EventLog passthrough (embedded)', eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
