@@ -66,7 +66,7 @@ export const THREAD_STACK_OVERHEAD_KB = 256;
  * busy loop cannot starve the main thread (whose timers enforce the timeouts) or short calls; the
  * jobs queued behind it go back to the pool.
  */
-export const SLOW_JOB_MS = 10;
+export const SLOW_JOB_MS = 3;
 /** Jobs queue behind a running one only while it has run less than this (a quick guest). */
 const QUEUE_BEHIND_MS = 2;
 const LOWERED_NICE = 10;
