@@ -12,7 +12,7 @@ export function payloadOf(task: InvocationTask): string {
 
 /**
  * One attempt through the Invoker: the event's RLS context (else the service role), the stable
- * invocation id, the source position and the trigger depth (the db host function stamps writes
+ * invocation id (derived from the version the event matched), the source position and the trigger depth (the db host function stamps writes
  * with depth + 1 so the loop guard sees the chain). A rejection (the function vanished, the
  * invoker is closing) becomes an error result like a guest failure.
  */
@@ -21,8 +21,9 @@ export const attemptWith =
   async (task: InvocationTask, attempt: number): Promise<AttemptResult> => {
     try {
       const record = await invoker.invoke({
+        // Not pinned to the matched version: a redeploy while this event is in flight runs the
+        // new version (the record says which) instead of failing as NotFound into the DLQ.
         functionName: task.fn.name,
-        version: task.fn.version,
         payload: payloadOf(task),
         trigger: 'database',
         rls: task.event.context ?? serviceRoleContext,

@@ -38,6 +38,7 @@ describe('createPipeline on the embedded log', () => {
     assert.deepEqual(JSON.parse(first?.input ?? '{}'), { table: 'orders', schema: null, op: 'INSERT', row: { id: 3, total: 3 }, old: null });
     assert.equal(invoker.calls[0]?.rls.role, 'service_role');
     assert.equal(invoker.calls[0]?.trigger, 'database');
+    assert.equal(invoker.calls[0]?.version, undefined, 'not pinned: a redeploy mid-flight runs the new version');
     const recent = pipeline.recentInvocations('audit', 5);
     assert.equal(recent.length, 5);
     const described = await pipeline.describe();
