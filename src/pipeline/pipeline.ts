@@ -142,7 +142,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   const setIndex = (functions: readonly FunctionDefinition[]): void => {
     index = createTriggerIndex(functions);
-    logger.info({ triggers: index.size, tables: index.tables() }, 'trigger index rebuilt');
+    logger.debug({ triggers: index.size, tables: index.tables() }, 'trigger index rebuilt');
   };
 
   const releaseIfBelowLow = (): void => {
