@@ -17,6 +17,9 @@ import type { MessagePort } from 'node:worker_threads';
  * This file is imported by the worker: it must stay free of heavy imports.
  */
 
+/** Where a module rewritten by the sandbox imports its memory from (guests cannot import it themselves). */
+export const SANDBOX_MEMORY_IMPORT = { module: 'aerofn:sandbox', name: 'memory' } as const;
+
 /** Jobs one worker can hold at once (one running, the rest queued behind it). */
 export const QUEUE_DEPTH = 8;
 
@@ -138,7 +141,13 @@ export interface WorkerInit {
 
 /** Messages main → worker over the port. */
 export type ToWorkerMessage =
-  | { readonly type: 'module'; readonly id: number; readonly module: WebAssembly.Module; readonly maxBytes: number }
+  | {
+      readonly type: 'module';
+      readonly id: number;
+      readonly module: WebAssembly.Module;
+      readonly maxBytes: number;
+      readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined;
+    }
   | { readonly type: 'forget'; readonly id: number }
   | { readonly type: 'input'; readonly index: number; readonly input: Uint8Array }
   | { readonly type: 'reply'; readonly data: Uint8Array | string };

@@ -9,6 +9,11 @@ export interface CompiledModule {
   readonly module: WebAssembly.Module;
   /** The memory cap written into the module, in bytes. */
   readonly maxBytes: number;
+  /**
+   * Set when the module was rewritten to import its memory (SANDBOX_MEMORY_IMPORT): the worker
+   * provides a memory of these limits, zeroed, from a small pool.
+   */
+  readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined;
   readonly hostImports: readonly HostImportName[];
 }
 

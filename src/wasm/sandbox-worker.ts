@@ -13,6 +13,7 @@ import {
   LEN_IN_PORT,
   LEN_NULL,
   QUEUE_DEPTH,
+  SANDBOX_MEMORY_IMPORT,
   Slot,
   SLOT_DATA_BYTES,
   Status,
@@ -38,6 +39,26 @@ const encoder = new TextEncoder();
 interface LoadedModule {
   readonly module: WebAssembly.Module;
   readonly maxBytes: number;
+  readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined;
+  /** Zeroed memories of the initial size, ready for the next fresh instance. */
+  readonly memories: WebAssembly.Memory[];
+}
+
+/** Memories up to this size are zeroed and reused; bigger or grown ones are left to the GC. */
+const REUSE_MAX_BYTES = 1024 * 1024;
+const REUSE_PER_MODULE = 4;
+let toRecycle: { loaded: LoadedModule; memory: WebAssembly.Memory } | undefined;
+
+/** After the result is out: zero a memory that kept its initial size and keep it for the next instance. */
+function recycle(): void {
+  const pending = toRecycle;
+  toRecycle = undefined;
+  if (pending === undefined || pending.loaded.importedMemory === undefined) return;
+  const { loaded, memory } = pending;
+  const size = memory.buffer.byteLength;
+  if (size !== loaded.importedMemory!.initialPages * 65_536 || size > REUSE_MAX_BYTES || loaded.memories.length >= REUSE_PER_MODULE) return;
+  new Uint8Array(memory.buffer).fill(0);
+  loaded.memories.push(memory);
 }
 const modules = new Map<number, LoadedModule>();
 let consumedMessages = 0;
@@ -71,7 +92,7 @@ function drainPort(): void {
     if (received === undefined) throw new Error('sandbox channel out of step: a port message is missing');
     consumedMessages++;
     const message = received.message as ToWorkerMessage;
-    if (message.type === 'module') modules.set(message.id, { module: message.module, maxBytes: message.maxBytes });
+    if (message.type === 'module') modules.set(message.id, { module: message.module, maxBytes: message.maxBytes, importedMemory: message.importedMemory, memories: [] });
     else if (message.type === 'forget') modules.delete(message.id);
     else if (message.type === 'input') portInputs.set(message.index, message.input);
     else portReply = message.data;
@@ -179,7 +200,9 @@ function isErrorAnswer(bytes: Uint8Array): boolean {
   return bytes[i] === 0x7b && Buffer.from(bytes.subarray(i, i + 9)).toString('latin1').replace(/\s/g, '').startsWith('{"error"');
 }
 
+const sandboxImports: { memory: WebAssembly.Memory | number } = { memory: 0 };
 const imports: WebAssembly.Imports = {
+  [SANDBOX_MEMORY_IMPORT.module]: sandboxImports as Record<string, WebAssembly.ImportValue>,
   aerodb: {
     log(level: number, ptr: number, len: number): void {
       if (current.logsKept >= init.maxLogMessages) {
@@ -242,6 +265,11 @@ function runOne(slot: number): void {
   let output: Uint8Array | undefined;
   try {
     if (loaded === undefined) throw new Error(`module ${moduleId} was never sent to this worker`);
+    if (loaded.importedMemory !== undefined) {
+      const memory = loaded.memories.pop() ?? new WebAssembly.Memory({ initial: loaded.importedMemory.initialPages, maximum: loaded.importedMemory.maxPages });
+      sandboxImports.memory = memory;
+      toRecycle = { loaded, memory };
+    }
     const instance = new WebAssembly.Instance(loaded.module, imports);
     const exports = instance.exports as { memory: WebAssembly.Memory; alloc: (size: number) => number; handler: (ptr: number, len: number) => bigint };
     current.memory = exports.memory;
@@ -333,6 +361,7 @@ for (;;) {
     Atomics.store(ctrl, Slot.CONSUMED, consumed);
     Atomics.add(ctrl, Slot.EVT, 1);
     Atomics.notify(ctrl, Slot.EVT);
+    recycle();
   }
   // Under load the next request usually follows the last result within microseconds: a short
   // spin catches it without a futex sleep and wake-up, which costs more than the spin.

@@ -51,6 +51,17 @@ export interface WasmStructure {
   /** Type of every function in the function index space (imports first). */
   readonly functionTypes: readonly FuncType[];
   readonly memorySection: MemorySection | undefined;
+  /** Where every section starts and ends, in order (for rewriting). */
+  readonly sections: readonly SectionSpan[];
+}
+
+export interface SectionSpan {
+  readonly id: number;
+  /** Byte offset of the section id. */
+  readonly start: number;
+  /** Byte offset of the section's content (after the size). */
+  readonly contentStart: number;
+  readonly end: number;
 }
 
 /** Thrown for bytes that are not a well-formed module; the message says where and what. */
@@ -126,12 +137,14 @@ export function readWasmStructure(bytes: Uint8Array): WasmStructure {
   const exports: ExportEntry[] = [];
   const functionTypes: FuncType[] = [];
   let memorySection: MemorySection | undefined;
+  const sections: SectionSpan[] = [];
 
   while (reader.pos < bytes.length) {
     const start = reader.pos;
     const id = reader.byte();
     const size = reader.u32();
     const end = reader.pos + size;
+    sections.push({ id, start, contentStart: reader.pos, end });
     if (end > bytes.length) throw new WasmFormatError(`section ${id} runs past the end of the module`);
     const section = new Reader(bytes, reader.pos, end);
     switch (id) {
@@ -193,7 +206,7 @@ export function readWasmStructure(bytes: Uint8Array): WasmStructure {
     }
     reader.pos = end;
   }
-  return { imports, exports, functionTypes, memorySection };
+  return { imports, exports, functionTypes, memorySection, sections };
 }
 
 function readVec<T>(reader: Reader, item: () => T): T[] {
@@ -245,4 +258,63 @@ export function sameSignature(type: FuncType, params: readonly ValType[], result
 
 export function formatSignature(type: { params: readonly ValType[]; results: readonly ValType[] }): string {
   return `(${type.params.join(', ')}) -> ${type.results.length === 0 ? '()' : type.results.join(', ')}`;
+}
+
+function encodeName(text: string): number[] {
+  const bytes = new TextEncoder().encode(text);
+  return [...encodeU32(bytes.length), ...bytes];
+}
+
+/**
+ * Returns a copy of the module whose one memory is imported as `module.name` with these limits
+ * instead of defined by the module: the sandbox can then hand each fresh instance a zeroed memory
+ * from a pool rather than have V8 map and unmap a new one per invocation. Exports of memory 0 keep
+ * pointing at the same memory (an imported memory takes index 0, and the module has only one).
+ */
+export function rewriteMemoryAsImport(bytes: Uint8Array, structure: WasmStructure, module: string, name: string, initial: number, maximum: number): Uint8Array {
+  const memory = structure.sections.find((section) => section.id === 5);
+  if (memory === undefined) throw new WasmFormatError('the module defines no memory to import');
+  const entry = [...encodeName(module), ...encodeName(name), 0x02, 0x01, ...encodeU32(initial), ...encodeU32(maximum)];
+  const imports = structure.sections.find((section) => section.id === 2);
+  const parts: Uint8Array[] = [];
+  let importSection: number[];
+  let insertAt: number;
+  let skipFrom: number;
+  let skipTo: number;
+  if (imports !== undefined) {
+    const reader = new Reader(bytes, imports.contentStart, imports.end);
+    const count = reader.u32();
+    const rest = Array.from(bytes.subarray(reader.pos, imports.end));
+    const content = [...encodeU32(count + 1), ...rest, ...entry];
+    importSection = [2, ...encodeU32(content.length), ...content];
+    insertAt = imports.start;
+    skipFrom = imports.start;
+    skipTo = imports.end;
+  } else {
+    const content = [...encodeU32(1), ...entry];
+    importSection = [2, ...encodeU32(content.length), ...content];
+    // Sections go in id order (custom sections anywhere): the import section goes before the first one after it.
+    const after = structure.sections.find((section) => section.id > 2);
+    insertAt = after?.start ?? bytes.length;
+    skipFrom = insertAt;
+    skipTo = insertAt;
+  }
+  // Copy everything except the old import section (if any) and the memory section.
+  const cuts = [
+    { from: skipFrom, to: skipTo, insert: Uint8Array.from(importSection) },
+    { from: memory.start, to: memory.end, insert: new Uint8Array(0) },
+  ].sort((a, b) => a.from - b.from);
+  let at = 0;
+  for (const cut of cuts) {
+    parts.push(bytes.subarray(at, cut.from), cut.insert);
+    at = cut.to;
+  }
+  parts.push(bytes.subarray(at));
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }

@@ -27,6 +27,7 @@ describe('invoker: guest fixtures through the full sandbox path', () => {
     await h.deploy('abort', 'abort');
     await h.deploy('flood', 'log-flood');
     await h.deploy('state', 'global-state');
+    await h.deploy('memory-state', 'memory-state');
     await h.deploy('context', 'context');
   });
   after(async () => h.invoker.close());
@@ -113,6 +114,15 @@ describe('invoker: guest fixtures through the full sandbox path', () => {
     const second = await h.invoker.invoke(h.request('state'));
     assert.deepEqual(first.outcome, { ok: true, output: '{"calls":1}' });
     assert.deepEqual(second.outcome, { ok: true, output: '{"calls":1}' });
+  });
+
+  it('gives every invocation a zeroed memory (a byte written by one call is not seen by the next)', async () => {
+    for (let i = 0; i < 20; i++) {
+      const record = await h.invoker.invoke(h.request('memory-state'));
+      assert.deepEqual(record.outcome, { ok: true, output: '{"seen":0}' }, `call ${i}`);
+    }
+    const concurrent = await Promise.all(Array.from({ length: 50 }, () => h.invoker.invoke(h.request('memory-state'))));
+    assert.ok(concurrent.every((record) => record.outcome.ok && record.outcome.output === '{"seen":0}'));
   });
 
   it('answers context() with the GuestContext and journals it', async () => {
