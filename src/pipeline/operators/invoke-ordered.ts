@@ -24,15 +24,17 @@ export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, optio
       let readyKeys: string[] = [];
       let readyHead = 0;
       const running = new Set<Subscription>();
+      let active = 0;
+      let closed = false;
       let sourceDone = false;
       let queued = 0;
 
       const maybeComplete = (): void => {
-        if (sourceDone && running.size === 0 && queued === 0) subscriber.complete();
+        if (sourceDone && active === 0 && queued === 0) subscriber.complete();
       };
 
       const startReady = (): void => {
-        while (running.size < limit && readyHead < readyKeys.length) {
+        while (active < limit && readyHead < readyKeys.length) {
           const key = readyKeys[readyHead] as string;
           readyHead += 1;
           if (readyHead > 1024 && readyHead * 2 > readyKeys.length) {
@@ -51,17 +53,35 @@ export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, optio
 
       const finish = (key: string, inner: Subscription | undefined): void => {
         if (inner !== undefined) running.delete(inner);
+        active -= 1;
         busy.delete(key);
         if (lanes.has(key)) readyKeys.push(key);
-        options.onActive?.(running.size);
+        options.onActive?.(active);
         startReady();
         maybeComplete();
       };
 
       const run = (key: string, item: T): void => {
+        active += 1;
+        const input = work(item);
+        if (input instanceof Promise) {
+          // A Promise needs no Observable around it: the common case stays allocation-light.
+          input.then(
+            (value: R) => {
+              if (closed) return;
+              subscriber.next(value);
+              finish(key, undefined);
+            },
+            (error: unknown) => {
+              if (!closed) subscriber.error(error);
+            },
+          );
+          options.onActive?.(active);
+          return;
+        }
         // A holder, not a const: a synchronous inner completes inside subscribe(), before it returns.
         const holder: { inner?: Subscription; done: boolean } = { done: false };
-        holder.inner = from(work(item)).subscribe({
+        holder.inner = from(input).subscribe({
           next: (value) => subscriber.next(value),
           error: (error: unknown) => subscriber.error(error),
           complete: () => {
@@ -70,7 +90,7 @@ export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, optio
           },
         });
         if (!holder.done) running.add(holder.inner);
-        options.onActive?.(running.size);
+        options.onActive?.(active);
       };
 
       const outer = source.subscribe({
@@ -91,6 +111,7 @@ export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, optio
       });
 
       return () => {
+        closed = true;
         outer.unsubscribe();
         for (const inner of running) inner.unsubscribe();
         running.clear();
