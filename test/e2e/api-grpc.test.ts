@@ -87,6 +87,12 @@ describe('gRPC aerodb.functions.v1.Functions end to end', () => {
       await rejectsWith(anon.deploy({ name: 'x', wasm, config: undefined, triggers: [] }), 'Forbidden', grpc.status.PERMISSION_DENIED);
       await rejectsWith(anon.undeploy('echo'), 'Forbidden', grpc.status.PERMISSION_DENIED);
       await rejectsWith(nobody.listFunctions(), 'Unauthorized', grpc.status.UNAUTHENTICATED);
+      await assert.rejects(
+        async () => {
+          for await (const snapshot of nobody.watchTopology(100)) assert.fail(`a stream without a JWT sent ${snapshot.capturedAt}`);
+        },
+        (error: unknown) => error instanceof FunctionError && error.kind === 'Unauthorized',
+      );
       const forged = new FunctionsApiClient(h.grpcAddress, { token: `${h.tokens.serviceRole.slice(0, -3)}abc` });
       await rejectsWith(forged.listFunctions(), 'Unauthorized', grpc.status.UNAUTHENTICATED);
       forged.close();

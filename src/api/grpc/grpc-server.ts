@@ -147,7 +147,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
           call.on('close', stop);
           call.on('error', stop);
         },
-        (error: unknown) => call.destroy(Object.assign(new Error(toFunctionError(error).message), toServiceError(error))),
+        // An 'error' event is how grpc-js ends a server stream with a status (destroy() would send none).
+        (error: unknown) => call.emit('error', toServiceError(error)),
       );
     },
     registryHistory: unary(logger, async (request, metadata) => {
