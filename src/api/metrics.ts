@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
-import type { InvocationRecord, Invoker } from '../invoker/index.js';
+import type { InvocationRecord } from '../invoker/index.js';
 
 /**
- * Invocation counters for /metrics, named by Prometheus conventions. main.ts wraps the one
- * invoker with `instrumentInvoker`, so REST, gRPC, database and schedule invocations all count.
+ * Invocation counters for /metrics, named by Prometheus conventions. main.ts feeds every record
+ * the invoker makes (its onRecord hook), so REST, gRPC, database and schedule invocations all count.
  */
 export interface InvocationMetrics {
   observe(record: InvocationRecord): void;
@@ -56,17 +56,5 @@ export function createInvocationMetrics(registry: Registry = defaultRegistry): I
       duration.observe({ function: record.function, trigger: record.trigger }, record.durationMs / 1000);
       memory.observe({ function: record.function }, record.memoryBytes);
     },
-  };
-}
-
-/** The same invoker, counting every record it returns. */
-export function instrumentInvoker(invoker: Invoker, metrics: InvocationMetrics): Invoker {
-  return {
-    async invoke(request) {
-      const record = await invoker.invoke(request);
-      metrics.observe(record);
-      return record;
-    },
-    close: () => invoker.close(),
   };
 }
