@@ -49,6 +49,11 @@ up() {
   local bin
   bin="$(find_bin)" || { echo "postgres.sh: no PostgreSQL binaries under /usr/lib/postgresql/*/bin" >&2; exit 1; }
   if is_running "$bin"; then exit 0; fi
+  # A server of another checkout (or a previous run) already on the port is reused, as kafka.sh does.
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+    echo "postgres.sh: 127.0.0.1:$PG_PORT already answers; leaving it as it is" >&2
+    exit 0
+  fi
   id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
   mkdir -p "$ROOT"
   # The postgres user must be able to reach the cluster through the checkout's directories.
