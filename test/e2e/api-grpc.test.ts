@@ -74,7 +74,8 @@ describe('gRPC aerodb.functions.v1.Functions end to end', () => {
       for (const [name, guest] of [['spin', 'loop'], ['bomb', 'memoryBomb'], ['panic', 'panic'], ['refused', 'hostRefusal']] as const) {
         await admin.deploy({ name, wasm: Buffer.from(await guestWasm(guest)), config: limits, triggers: [] });
       }
-      await rejectsWith(nobody.invoke('spin', '{}'), 'Timeout', grpc.status.DEADLINE_EXCEEDED);
+      const timeout = await rejectsWith(nobody.invoke('spin', '{}'), 'Timeout', grpc.status.DEADLINE_EXCEEDED);
+      assert.match(String((timeout.cause as grpc.ServiceError).metadata.get('aerofn-invocation-id')[0]), /^[0-9a-f-]{36}$/);
       await rejectsWith(nobody.invoke('bomb', '{}'), 'OutOfMemory', grpc.status.RESOURCE_EXHAUSTED);
       await rejectsWith(nobody.invoke('panic', '{}'), 'RuntimePanic', grpc.status.INTERNAL);
       await rejectsWith(nobody.invoke('refused', '{}'), 'HostFunctionError', grpc.status.INTERNAL);

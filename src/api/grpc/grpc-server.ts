@@ -41,6 +41,9 @@ function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set(trailerKind, fe.kind);
   metadata.set(trailerCode, fe.code);
+  // A failed invocation is still recorded; its id lets the caller find the record.
+  const invocationId = fe.details?.['invocationId'];
+  if (typeof invocationId === 'string') metadata.set('aerofn-invocation-id', invocationId);
   return { code: fe.grpcStatus, details: fe.message, metadata };
 }
 
