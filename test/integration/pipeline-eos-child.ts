@@ -1,9 +1,10 @@
 /**
  * A pipeline process for the exactly_once crash test (pipeline-exactly-once.test.ts): reads its
  * settings from the environment, runs until SIGTERM (graceful stop) or SIGKILL (the point).
- * Prints "ready" once consuming.
+ * Prints "ready" once consuming, then "progress N" (committed source offsets) every 100 ms.
+ * EOS_DATA_DIR set: the embedded log in that directory instead of Kafka.
  */
-import { openKafkaEventLog } from '../../src/eventlog/index.js';
+import { openEmbeddedEventLog, openKafkaEventLog } from '../../src/eventlog/index.js';
 import { createInMemoryFunctions, createInvoker } from '../../src/invoker/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observability/index.js';
@@ -16,7 +17,10 @@ const env = (name: string): string => {
   return value;
 };
 
-const log = await openKafkaEventLog({ brokers: env('AEROFN_TEST_KAFKA_BROKERS').split(','), clientId: 'eos-child', logger: silentLogger() });
+const dataDir = process.env['EOS_DATA_DIR'];
+const log = dataDir === undefined
+  ? await openKafkaEventLog({ brokers: env('AEROFN_TEST_KAFKA_BROKERS').split(','), clientId: 'eos-child', logger: silentLogger() })
+  : await openEmbeddedEventLog({ dataDir, fsync: true, logger: silentLogger() });
 const functions = createInMemoryFunctions();
 const invoker = createInvoker({ functions, config: { ...loadConfig({}).sandbox, workers: 1 }, logger: silentLogger() });
 await invoker.ready();
@@ -36,6 +40,13 @@ const pipeline = createPipeline({
 });
 await pipeline.start();
 process.stdout.write('ready\n');
+const changes = `${env('EOS_PREFIX')}aerodb.changes`;
+setInterval(() => {
+  void log.committedOffsets(env('EOS_GROUP'), changes).then(
+    (offsets) => process.stdout.write(`progress ${[...offsets.values()].reduce((a, b) => a + b, 0)}\n`),
+    () => undefined,
+  );
+}, 100).unref();
 void pipeline.failed.then((error) => {
   process.stderr.write(`pipeline failed: ${error.message}\n`);
   process.exit(2);

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { openKafkaEventLog, type EventLog } from '../../src/eventlog/index.js';
+import { createInterface } from 'node:readline';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedEventLog, openKafkaEventLog, type EventLog } from '../../src/eventlog/index.js';
 import type { InvocationRecord } from '../../src/invoker/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { readValues, waitFor } from '../unit/pipeline/harness.js';
@@ -23,9 +27,9 @@ const expectedResults = events + 5000; // `second` takes n < 5000
 let log: EventLog;
 const children = new Set<ChildProcess>();
 
-function startChild(): ChildProcess {
+function startChild(extraEnv: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pipeline-eos-child.ts', import.meta.url))], {
-    env: { ...process.env, AEROFN_TEST_KAFKA_BROKERS: brokers, EOS_PREFIX: prefix, EOS_GROUP: group },
+    env: { ...process.env, AEROFN_TEST_KAFKA_BROKERS: brokers, EOS_PREFIX: prefix, EOS_GROUP: group, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.add(child);
@@ -33,14 +37,42 @@ function startChild(): ChildProcess {
   return child;
 }
 
-async function ready(child: ChildProcess): Promise<void> {
-  let buffered = '';
-  for await (const chunk of child.stdout!) {
-    buffered += String(chunk);
-    if (buffered.includes('ready')) return;
-  }
-  throw new Error('child exited before it was ready');
+/** Follows a child's stdout lines; `until` resolves when one satisfies the check. */
+function follow(child: ChildProcess): { until: (check: (line: string) => boolean, timeoutMs: number, what: string) => Promise<void> } {
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    for (const wake of waiters) wake();
+  });
+  return {
+    until: (check, timeoutMs, what) =>
+      new Promise<void>((resolve, reject) => {
+        let seen = 0;
+        const timer = setTimeout(() => (waiters.delete(look), reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
+        const look = (): void => {
+          for (; seen < lines.length; seen += 1) {
+            if (check(lines[seen] as string)) {
+              clearTimeout(timer);
+              waiters.delete(look);
+              resolve();
+              return;
+            }
+          }
+        };
+        waiters.add(look);
+        look();
+        child.once('exit', () => {
+          if (waiters.delete(look)) {
+            clearTimeout(timer);
+            reject(new Error(`the child exited before ${what}`));
+          }
+        });
+      }),
+  };
 }
+
+const progressAtLeast = (n: number) => (line: string): boolean => line.startsWith('progress ') && Number(line.slice(9)) >= n;
 
 before(async () => {
   log = await openKafkaEventLog({ brokers: brokers.split(','), clientId: `eos-test-${run}`, logger: silentLogger() });
@@ -62,14 +94,14 @@ describe('pipeline exactly_once on Kafka', () => {
     // Two kills mid-stream: each leaves a transaction open or results not yet committed.
     for (const threshold of [3000, 8000]) {
       const victim = startChild();
-      await ready(victim);
+      await follow(victim).until((line) => line === 'ready', 120_000, 'ready');
       await waitFor(async () => (await committedResults()) >= threshold, 120_000, `${threshold} results before the kill`);
       victim.kill('SIGKILL');
       await once(victim, 'exit');
     }
 
     const second = startChild();
-    await ready(second);
+    await follow(second).until((line) => line === 'ready', 120_000, 'ready');
     const committed = async (): Promise<number> => [...(await log.committedOffsets(group, changes)).values()].reduce((a, b) => a + b, 0);
     await waitFor(async () => (await committed()) === events, 240_000, 'every event committed after the restart');
     second.kill('SIGTERM');
@@ -85,5 +117,40 @@ describe('pipeline exactly_once on Kafka', () => {
     assert.deepEqual(duplicates.slice(0, 5), [], `${duplicates.length} (event, function) pairs have more than one committed result`);
     assert.equal(perPair.size, expectedResults, 'no (event, function) pair is lost');
     assert.equal(results.length, expectedResults);
+  });
+
+  it('keeps one result per (event, function) on the embedded log across a SIGKILL', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'aerofn-eos-embedded-'));
+    try {
+      const count = 3000;
+      const expected = count + 3000; // `second` takes n < 5000, here every event
+      // The embedded log is one process's (a lock file): prepare it, then let the children have it.
+      const setup = await openEmbeddedEventLog({ dataDir, fsync: true, logger: silentLogger() });
+      await setup.ensureTopic({ name: changes, partitions: 2 });
+      await setup.append(changes, Array.from({ length: count }, (_, n) => ({ key: `events:${n % 31}`, value: JSON.stringify({ table: 'events', op: 'INSERT', row: { id: n, n } }) })));
+      await setup.close();
+
+      const victim = startChild({ EOS_DATA_DIR: dataDir });
+      await follow(victim).until(progressAtLeast(600), 120_000, '600 committed before the kill');
+      victim.kill('SIGKILL');
+      await once(victim, 'exit');
+      const last = startChild({ EOS_DATA_DIR: dataDir });
+      await follow(last).until(progressAtLeast(count), 240_000, 'every event committed after the restart');
+      last.kill('SIGTERM');
+      await once(last, 'exit');
+
+      const check = await openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() });
+      try {
+        const results = await readValues<InvocationRecord>(check, `${prefix}aerofn.invocations`);
+        const pairs = new Map<string, number>();
+        for (const r of results) pairs.set(`${r.source?.partition}/${r.source?.offset}/${r.function}`, (pairs.get(`${r.source?.partition}/${r.source?.offset}/${r.function}`) ?? 0) + 1);
+        assert.deepEqual([...pairs].filter(([, n]) => n > 1).slice(0, 5), [], 'no (event, function) pair has two committed results');
+        assert.equal(pairs.size, expected, 'no (event, function) pair is lost');
+      } finally {
+        await check.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
