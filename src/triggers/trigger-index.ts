@@ -66,3 +66,17 @@ export function createTriggerIndex(functions: Iterable<FunctionDefinition>): Tri
     },
   };
 }
+
+/**
+ * The tables the enabled functions' database triggers name, as written (`orders` or
+ * `public.orders`), sorted and without repeats: what change capture must cover. The composition
+ * root can call `database.enableChangeCapture(table)` for each after a deploy.
+ */
+export function databaseTriggerTables(functions: Iterable<FunctionDefinition>): string[] {
+  const tables = new Set<string>();
+  for (const fn of functions) {
+    if (!fn.enabled) continue;
+    for (const trigger of fn.triggers) if (trigger.type === 'database') tables.add(trigger.table);
+  }
+  return [...tables].sort();
+}

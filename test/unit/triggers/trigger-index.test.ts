@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTriggerIndex, matchesFilter } from '../../../src/triggers/index.js';
+import { createTriggerIndex, databaseTriggerTables, matchesFilter } from '../../../src/triggers/index.js';
 import { functionDef } from '../pipeline/helpers.js';
 
 describe('createTriggerIndex', () => {
@@ -22,6 +22,10 @@ describe('createTriggerIndex', () => {
   it('honours a schema-qualified trigger table', () => {
     assert.deepEqual(names({ table: 'orders', schema: 'audit', op: 'INSERT', row: { total: 500 }, old: null }), ['on-orders']);
     assert.deepEqual(names({ table: 'public.orders', schema: null, op: 'INSERT', row: { total: 500 }, old: null }), ['big-orders', 'on-orders']);
+  });
+
+  it('lists the tables change capture must cover', () => {
+    assert.deepEqual(databaseTriggerTables([onOrders, bigOrders, deletes, disabled, httpOnly, functionDef('u', [{ type: 'database', table: 'users', operations: ['UPDATE'] }])]), ['orders', 'public.orders', 'users']);
   });
 
   it('invokes a function with two matching triggers once', () => {
