@@ -2,9 +2,7 @@
  * The composition root (`aerofn serve`): config → logger → event log → database → registry →
  * host functions → invoker → pipeline → REST + gRPC. The only file that knows every domain.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { map, startWith } from 'rxjs';
 import {
   collectProcessMetrics,
   createFunctionsFacade,
@@ -32,6 +30,8 @@ export interface RunningService {
   readonly httpPort: number;
   readonly grpcPort: number;
   readonly registry: Registry;
+  /** Settles with the error that stopped a part the service cannot run without (the pipeline's sinks). */
+  readonly fatal: Promise<Error>;
   /** Drains and closes everything, in reverse order of start; safe to call twice. */
   stop(reason?: string): Promise<void>;
 }
@@ -142,14 +142,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
       pipeline = createPipeline({
         log,
         invoker,
-        functions: registry.changes$.pipe(
-          map(() => registry.listFunctions()),
-          startWith(registry.listFunctions()),
-        ),
+        functions: registry,
         config: config.pipeline,
         topicPrefix: config.eventLog.topicPrefix,
         logger: logger.child({ module: 'pipeline' }),
-        instanceId: randomUUID(),
         drainTimeoutMs: config.shutdown.drainTimeoutMs,
       });
       await pipeline.start();
@@ -176,6 +172,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
       httpPort,
       grpcPort,
       registry,
+      // A pipeline whose sinks keep failing has stopped consuming: better to exit and be restarted than to serve half a service.
+      fatal: pipeline?.failed ?? new Promise<Error>(() => {}),
       stop(reason = 'stop') {
         stopping ??= (async () => {
           logger.info({ reason }, 'draining: intake stopped, finishing in-flight work');
@@ -278,6 +276,11 @@ export async function serve(env: Record<string, string | undefined> = process.en
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    void service.fatal.then((error) => {
+      logger.fatal({ err: error }, 'the pipeline stopped for good; draining and exiting so a supervisor restarts this instance');
+      process.exitCode = 1;
+      void service.stop('fatal').then(resolve, resolve);
+    });
   });
   // Everything we own is closed; a library's stray timer or socket must not keep the process up.
   process.exit();
