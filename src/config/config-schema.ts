@@ -55,6 +55,8 @@ export interface SettingSpec<T> {
   readonly env: string;
   readonly description: string;
   readonly default: T;
+  /** How the docs show a default that depends on the machine (cores, host name). */
+  readonly defaultText?: string;
   readonly parse: (raw: string) => T;
 }
 

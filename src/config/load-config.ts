@@ -23,7 +23,7 @@ export const settings = {
   databaseUrl: { env: 'DATABASE_URL', description: 'PostgreSQL URL; unset = PGlite in the data dir', default: undefined, parse: parsers.optionalString },
   initSql: { env: 'AEROFN_INIT_SQL', description: 'comma-separated SQL files run as the database owner at start (idempotent scripts)', default: [], parse: parsers.list },
   databasePoolSize: { env: 'AEROFN_DATABASE_POOL_SIZE', description: 'PostgreSQL connections', default: 10, parse: parsers.integer(1, 1000) },
-  workers: { env: 'AEROFN_WORKERS', description: 'sandbox worker threads', default: availableParallelism(), parse: parsers.integer(1, 256) },
+  workers: { env: 'AEROFN_WORKERS', description: 'sandbox worker threads', default: availableParallelism(), defaultText: 'the number of cores', parse: parsers.integer(1, 256) },
   timeoutMs: { env: 'AEROFN_DEFAULT_TIMEOUT_MS', description: 'default wall-clock limit per invocation', default: 10_000, parse: parsers.integer(1, 900_000) },
   memoryMb: { env: 'AEROFN_DEFAULT_MEMORY_MB', description: 'default linear-memory limit', default: 128, parse: parsers.integer(1, 4096) },
   stackKb: { env: 'AEROFN_DEFAULT_STACK_KB', description: 'default stack limit', default: 1024, parse: parsers.integer(64, 65536) },
@@ -37,7 +37,7 @@ export const settings = {
   concurrency: { env: 'AEROFN_PIPELINE_CONCURRENCY', description: 'invocations in flight', default: 64, parse: parsers.integer(1, 10_000) },
   highWatermark: { env: 'AEROFN_PIPELINE_HIGH_WATERMARK', description: 'pause the source above this many events in flight', default: 1000, parse: parsers.integer(1, 1_000_000) },
   lowWatermark: { env: 'AEROFN_PIPELINE_LOW_WATERMARK', description: 'resume the source below this many', default: 250, parse: parsers.integer(0, 1_000_000) },
-  instanceId: { env: 'AEROFN_INSTANCE_ID', description: 'stable name of this instance (pipeline transactional id in exactly_once, metrics); keep it across restarts', default: hostname(), parse: parsers.string },
+  instanceId: { env: 'AEROFN_INSTANCE_ID', description: 'stable name of this instance (pipeline transactional id in exactly_once, metrics); keep it across restarts', default: hostname(), defaultText: 'the host name', parse: parsers.string },
   maxTriggerDepth: { env: 'AEROFN_MAX_TRIGGER_DEPTH', description: 'loop guard: deepest chain of function-caused changes', default: 8, parse: parsers.integer(1, 1000) },
 } satisfies Record<string, SettingSpec<unknown>>;
 
@@ -133,7 +133,7 @@ function readConfigFile(path: string | undefined): Record<string, unknown> {
 /** Markdown table of every setting, for docs/configuration.md and `aerofn serve --help`. */
 export function describeSettings(): string {
   const rows = Object.values(settings as Record<string, SettingSpec<unknown>>).map(
-    (spec) => `| \`${spec.env}\` | ${spec.description} | \`${JSON.stringify(spec.default) ?? 'unset'}\` |`,
+    (spec) => `| \`${spec.env}\` | ${spec.description} | ${spec.defaultText ?? `\`${JSON.stringify(spec.default) ?? 'unset'}\``} |`,
   );
   return ['| variable | meaning | default |', '|---|---|---|', ...rows].join('\n');
 }
