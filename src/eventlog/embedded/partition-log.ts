@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LogRecord } from '../event-log.js';
 import { EventLogError } from '../event-log-error.js';
-import { checkFrame, decodeFrame, frameKey } from './record-format.js';
+import { checkFrame, decodeFrame, FRAME_HEADER_BYTES, frameKey } from './record-format.js';
 import { Segment, segmentFileName } from './segment.js';
 import { removeIfExists, syncDir } from './fs-util.js';
 
@@ -180,12 +180,20 @@ export class PartitionLog {
           while (at < buf.length && out.length < maxRecords && bytes < maxBytes) {
             const check = checkFrame(buf, at, buf.length, true);
             if (!check.ok) {
-              if (check.reason === 'corrupt' || check.needBytes === undefined || pos + at + check.needBytes > limit) {
+              // The window ends inside this frame — in its size prefix (needBytes unknown), header or
+              // payload. The bytes below `limit` are whole, published frames: only a frame that does not
+              // fit below `limit` is corrupt, and that is judged on a read from the frame's own start.
+              const needBytes = check.needBytes ?? FRAME_HEADER_BYTES;
+              if (check.reason === 'corrupt' || pos + at + needBytes > limit) {
                 throw new EventLogError('CORRUPT', `corrupt record in ${segment.path} at byte ${pos + at}; restore the data dir from a backup or remove that segment`);
               }
               if (at > 0) break; // re-read from this frame's start
-              if (out.length > 0 && bytes + check.needBytes > maxBytes) return { records: out, next };
-              window = check.needBytes;
+              if (check.needBytes === undefined || buf.length >= needBytes) {
+                // At the frame's start a window always holds its size prefix unless the file is short.
+                throw new EventLogError('CORRUPT', `corrupt record in ${segment.path} at byte ${pos}; restore the data dir from a backup or remove that segment`);
+              }
+              if (out.length > 0 && bytes + needBytes > maxBytes) return { records: out, next };
+              window = needBytes;
               buf = await segment.readAt(pos, window);
               continue;
             }
