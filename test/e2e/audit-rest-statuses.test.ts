@@ -66,5 +66,4 @@ describe('audit: REST statuses and caller identity', () => {
     const huge = Buffer.alloc(80 * 1024, 1).toString('base64');
     assertError(await request(h, 'POST', '/functions/v1/deploy', { token: h.tokens.serviceRole, json: { name: 'huge', wasm: huge } }), 413, 'PayloadTooLarge');
   });
-
 });
