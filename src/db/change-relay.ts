@@ -69,6 +69,42 @@ function toCapturedChange(row: Row): CapturedChange {
   };
 }
 
+/**
+ * The log key of a change: `schema.table:<primary key as a JSON array>` (e.g. `public.notes:[42]`),
+ * so that the pipeline, which keeps order per key, runs one row's changes in order and different
+ * rows in parallel. `primaryKey` lists the table's key columns in key order; a table without one
+ * (or one the catalog no longer knows) is keyed by `schema.table` alone. A DELETE is keyed by the
+ * deleted row (its `row`); an UPDATE that changes the key by the new key.
+ */
+export function changeKey(change: Pick<CapturedChange, 'schema' | 'table' | 'row'>, primaryKey: readonly string[] | undefined): string {
+  const table = `${change.schema}.${change.table}`;
+  if (primaryKey === undefined || primaryKey.length === 0 || change.row === null) return table;
+  const row = change.row;
+  return `${table}:${JSON.stringify(primaryKey.map((column) => row[column] ?? null))}`;
+}
+
+/** Primary key columns (in key order) of the tables of one batch, read from the catalog once per table. */
+async function primaryKeysOf(tx: SqlExecutor, changes: readonly CapturedChange[]): Promise<Map<string, string[]>> {
+  const tables = new Map<string, { schema: string; table: string }>();
+  for (const change of changes) tables.set(`${change.schema}.${change.table}`, { schema: change.schema, table: change.table });
+  const list = [...tables.values()];
+  const { rows } = await tx.query(
+    'select n.nspname::text as schema_name, c.relname::text as table_name, ' +
+      'json_agg(a.attname::text order by k.ord) as columns ' +
+      'from unnest($1::text[], $2::text[]) as t(schema_name, table_name) ' +
+      'join pg_namespace n on n.nspname = t.schema_name ' +
+      'join pg_class c on c.relnamespace = n.oid and c.relname = t.table_name ' +
+      'join pg_index i on i.indrelid = c.oid and i.indisprimary ' +
+      'cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, ord) ' +
+      'join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum ' +
+      'group by 1, 2',
+    [list.map((t) => t.schema), list.map((t) => t.table)],
+  );
+  const keys = new Map<string, string[]>();
+  for (const row of rows) keys.set(`${String(row['schema_name'])}.${String(row['table_name'])}`, row['columns'] as string[]);
+  return keys;
+}
+
 /** Reads the outbox rows of one batch, in id order (= commit order, see bootstrap-sql.ts). */
 export async function readOutbox(tx: SqlExecutor, limit: number): Promise<CapturedChange[]> {
   const { rows } = await tx.query(
@@ -110,7 +146,8 @@ export function createChangeRelay(options: ChangeRelayOptions): ChangeRelay {
   let stopped = true;
 
   const relayOnce = async (): Promise<number> => {
-    topicReady ??= eventLog.ensureTopic({ name: topic });
+    // One partition: the topic keeps commit order across rows and tables; keys order a function's work.
+    topicReady ??= eventLog.ensureTopic({ name: topic, partitions: 1 });
     await topicReady;
     return database.adminTransaction(async (tx) => {
       await tx.query('select pg_advisory_xact_lock($1)', [relayLockKey]);
@@ -119,8 +156,10 @@ export function createChangeRelay(options: ChangeRelayOptions): ChangeRelay {
       const already = await lastRelayedId(eventLog, topic);
       const fresh = changes.filter((change) => BigInt(change.id) > already);
       if (fresh.length > 0) {
+        // Read at relay time: the key columns of a table are looked up once per batch, not per row.
+        const primaryKeys = await primaryKeysOf(tx, fresh);
         const records: AppendRecord[] = fresh.map((change) => ({
-          key: `${change.schema}.${change.table}`,
+          key: changeKey(change, primaryKeys.get(`${change.schema}.${change.table}`)),
           value: JSON.stringify(toChangeEvent(change)),
           headers: { [outboxIdHeader]: change.id, [triggerDepthHeader]: String(change.triggerDepth) },
           timestamp: change.commitTs,

@@ -324,6 +324,37 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
         await db.admin(`insert into ${s}.t values (7)`);
         assert.equal((await db.admin('select count(*)::int as n from aerofn.change_outbox')).rows[0]?.['n'], 0, 'no capture once disabled');
       });
+
+      it('keys each change by table and primary key (table alone without one), in one partition in commit order', async () => {
+        const s = unique('key');
+        const topic = unique('changes');
+        // The composite key is declared (a, b) while the columns are (b, a, v): the key follows the
+        // primary key's order. The quoted name holds a dot and the text key a quote.
+        await db.adminScript(`
+          create schema ${s};
+          create table ${s}.one (id int primary key, v int not null);
+          create table ${s}."Two.Part" (b text, a int, v int not null, primary key (a, b));
+          create table ${s}.nopk (v int);
+        `);
+        for (const table of ['one', '"Two.Part"', 'nopk']) await db.enableChangeCapture(`${s}.${table}`);
+        await db.admin(`insert into ${s}.one values (1, 0), (2, 0)`);
+        await db.admin(`update ${s}.one set v = 1 where id = 1`);
+        await db.admin(`insert into ${s}."Two.Part" values ('x"y', 7, 0)`);
+        await db.admin(`update ${s}."Two.Part" set v = 1`);
+        await db.admin(`insert into ${s}.nopk values (5)`);
+        await db.admin(`delete from ${s}.one where id = 2`);
+        const relay = createChangeRelay({ database: db, eventLog: log, topic, logger: silentLogger(), batchSize: 3 });
+        await relay.drain();
+        assert.equal(await log.partitionCount(topic), 1, 'one partition keeps commit order across rows and tables');
+        const records = await readAll(topic);
+        assert.deepEqual(
+          records.map((record) => record.key),
+          [`${s}.one:[1]`, `${s}.one:[2]`, `${s}.one:[1]`, `${s}.Two.Part:[7,"x\\"y"]`, `${s}.Two.Part:[7,"x\\"y"]`, `${s}.nopk`, `${s}.one:[2]`],
+        );
+        const ids = records.map((record) => Number(record.headers[outboxIdHeader]));
+        assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'log order is outbox (commit) order');
+        assert.deepEqual(events(records).map((event) => event['op']), ['INSERT', 'INSERT', 'UPDATE', 'INSERT', 'UPDATE', 'INSERT', 'DELETE']);
+      });
     });
   });
 }
