@@ -2,6 +2,8 @@
 # Installs the test peers we did not write into .cache/bin (idempotent; `make tools`):
 #   grpcurl — from the Go module proxy, to prove reflection, health and Invoke work with a
 #             client that is not ours (test/e2e/api-grpcurl.test.ts).
+#   kcat    — Debian's librdkafka client, to prove our topics hold plain Kafka records
+#             (test/e2e/pipeline-kcat.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GRPCURL_VERSION="${GRPCURL_VERSION:-v1.9.3}"
@@ -9,6 +11,12 @@ bin="$PWD/.cache/bin"
 mkdir -p "$bin"
 
 # `go install` builds report "dev build" as their version, so a stamp file records what we built.
+if ! command -v kcat >/dev/null 2>&1; then
+  echo "installing kcat from Debian's packages …"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq kcat >/dev/null; }
+fi
+
 stamp="$bin/grpcurl.version"
 if [ -x "$bin/grpcurl" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$GRPCURL_VERSION" ]; then
   echo "grpcurl ${GRPCURL_VERSION} already in .cache/bin"
