@@ -1,0 +1,76 @@
+// Acceptance audit, issue 5: "End to end on the embedded default: a function inserts rows into a
+// table; a function with a database trigger on that table runs once per row (no setup beyond the
+// deploy)". test/e2e/pipeline-embedded enables change capture by hand; here the whole service
+// (startService, as `aerofn serve` composes it) gets only the table (AEROFN_INIT_SQL, as an
+// application's migration would create it) and two REST deploys.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { InvocationRecord } from '../../src/invoker/index.js';
+import { watToWasm } from '../fixtures/wasm/compile-fixture.js';
+import { deploy, request, startHarness, type Harness } from './api-harness.js';
+
+/** A guest that runs one fixed db_query and returns its answer. */
+function dbWriterWat(sql: string): string {
+  const bytes = [...Buffer.from(JSON.stringify({ sql, params: [] }), 'utf8')];
+  return `(module
+    (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
+    (memory (export "memory") 1)
+    (global $heap (mut i32) (i32.const 4096))
+    (data (i32.const 16) "${bytes.map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')}")
+    (func (export "alloc") (param $size i32) (result i32)
+      (local $ptr i32) (local $need i32)
+      (local.set $ptr (global.get $heap))
+      (global.set $heap (i32.add (global.get $heap) (local.get $size)))
+      (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
+      (if (i32.gt_s (local.get $need) (i32.const 0))
+        (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
+      (local.get $ptr))
+    (func (export "handler") (param i32 i32) (result i64)
+      (call $db_query (i32.const 16) (i32.const ${bytes.length}))))`;
+}
+
+describe('audit: a database trigger on the embedded default needs nothing but the deploy', () => {
+  let h: Harness;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aerofn-audit-trigger-'));
+    const schema = join(dir, 'schema.sql');
+    await writeFile(schema, 'create table if not exists audit_items (id bigserial primary key, n int not null);\ngrant select, insert on audit_items to service_role;\ngrant usage on sequence audit_items_id_seq to service_role;\n');
+    h = await startHarness({ AEROFN_INIT_SQL: schema });
+  });
+  after(async () => {
+    await h.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the triggered function once per inserted row', async () => {
+    const writer = Buffer.from(await watToWasm(dbWriterWat('insert into audit_items (n) select g from generate_series(1, 25) g'))).toString('base64');
+    const deployedWriter = await request(h, 'POST', '/functions/v1/deploy', { token: h.tokens.serviceRole, json: { name: 'fill', wasm: writer } });
+    assert.equal(deployedWriter.status, 201, deployedWriter.text);
+    const trigger = await deploy(h, 'on-item', 'echo', { triggers: [{ type: 'database', table: 'audit_items', operations: ['INSERT'] }] });
+    assert.equal(trigger.status, 201, trigger.text);
+
+    const filled = await request(h, 'POST', '/functions/v1/fill', { json: {}, token: h.tokens.serviceRole });
+    assert.equal(filled.status, 200, filled.text);
+    assert.equal((filled.body as { rowCount: number }).rowCount, 25);
+
+    const records = async (): Promise<InvocationRecord[]> => {
+      const listed = await request(h, 'GET', '/functions/v1/on-item/invocations?limit=100', { token: h.tokens.serviceRole });
+      assert.equal(listed.status, 200, listed.text);
+      return (listed.body as { invocations: InvocationRecord[] }).invocations;
+    };
+    const deadline = Date.now() + 30_000;
+    while ((await records()).length < 25 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const seen = await records();
+    assert.equal(seen.length, 25, `once per row: ${seen.length} invocations`);
+    const ns = seen.map((r) => (JSON.parse(r.input) as { row: { n: number } }).row.n).sort((a, b) => a - b);
+    assert.deepEqual(ns, Array.from({ length: 25 }, (_, i) => i + 1));
+    assert.ok(seen.every((r) => r.trigger === 'database' && r.outcome.ok));
+    // The write came from a function invoked as service_role: the change carries that context.
+    assert.ok(seen.every((r) => r.context.role === 'service_role'), JSON.stringify(seen[0]?.context));
+  });
+});
