@@ -98,8 +98,11 @@ async function closedLoop(name: string, call: () => Promise<unknown>): Promise<R
   return { name, requests: latencies.length, errors, rps: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
+/** BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) adds node flags to the server, to profile it. */
+const serverNodeFlags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; http: string; grpc: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "const { serve } = await import('./src/main.ts'); await serve();"], {
+  const child = spawn(process.execPath, [...serverNodeFlags, '--import', 'tsx', '--input-type=module', '-e', "const { serve } = await import('./src/main.ts'); await serve();"], {
     cwd: repo,
     env: { PATH: process.env['PATH'], NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -13,6 +13,7 @@ import { flushBatches } from './operators/flush-batches.js';
 import { loopGuard } from './operators/loop-guard.js';
 import { matchTriggers } from './operators/match-triggers.js';
 import { attemptWith } from './invoke-attempt.js';
+import { NotedRecords } from './noted-records.js';
 import { RecentInvocations } from './recent-invocations.js';
 import { SinkWriter } from './sink-writer.js';
 import { parseChangeTopics, parseStartPosition } from './source.js';
@@ -139,6 +140,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
   let resolveFailed: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (resolveFailed = resolve));
+
+  // Records of invocations made outside the pipeline (REST, gRPC, schedules): one append per
+  // batch, not per record, so an API under load does not pay a log round trip per request.
+  const noted = new NotedRecords(log, topics.invocations, logger);
 
   const setIndex = (functions: readonly FunctionDefinition[]): void => {
     index = createTriggerIndex(functions);
@@ -276,6 +281,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       // The last metric snapshots, so totals on the metrics topic match what ran.
       else if (state === 'stopping') await flush([], true).catch((error: unknown) => logger.warn({ err: error }, 'could not write the final metric snapshots'));
       registrySubscription?.unsubscribe();
+      await noted.drain();
       await subscription?.close();
       if (state === 'stopping') state = 'stopped';
       logger.info('pipeline stopped');
@@ -290,9 +296,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     noteInvocation(record) {
       if (record.trigger === 'database' && record.source !== null) return;
       recent.add(record);
-      log.append(topics.invocations, [{ key: record.function, value: JSON.stringify(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } }]).catch((error: unknown) => {
-        logger.warn({ err: error, invocationId: record.id }, 'could not append an invocation record to the invocations topic');
-      });
+      noted.add({ key: record.function, value: JSON.stringify(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
     },
   };
 }

@@ -1,0 +1,47 @@
+import type { AppendRecord, EventLog } from '../eventlog/index.js';
+import type { Logger } from '../observability/index.js';
+
+/**
+ * Appends records to one topic in batches, fire and forget: at most one append is in flight, and
+ * whatever arrives meanwhile goes out together in the next one (group commit on our side, so
+ * the log's per-append cost — a produce request, or a frame write plus fsync — is paid per batch,
+ * not per record). Records are written in the order they were added. A failed append is logged
+ * with the invocation ids it carried; the records are not retried (the invocation already
+ * answered its caller, and the topic is an audit trail, not the source of truth).
+ */
+export class NotedRecords {
+  private pending: AppendRecord[] = [];
+  private writing: Promise<void> | null = null;
+
+  constructor(
+    private readonly log: Pick<EventLog, 'append'>,
+    private readonly topic: string,
+    private readonly logger: Logger,
+    private readonly maxBatch = 1000,
+  ) {}
+
+  add(record: AppendRecord): void {
+    this.pending.push(record);
+    // Start on the next turn of the event loop: the invocations that finish in this one share it.
+    if (this.writing === null) this.writing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeAll());
+  }
+
+  /** Resolves when every record added so far is appended (or its append failed and was logged). */
+  async drain(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.length <= this.maxBatch ? this.pending : this.pending.slice(0, this.maxBatch);
+      this.pending = batch === this.pending ? [] : this.pending.slice(this.maxBatch);
+      try {
+        await this.log.append(this.topic, batch);
+      } catch (error) {
+        const invocationIds = batch.map((record) => record.headers?.['aerofn-invocation-id']);
+        this.logger.warn({ err: error, records: batch.length, invocationIds }, 'could not append invocation records to the invocations topic');
+      }
+    }
+    this.writing = null;
+  }
+}
