@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { openEmbeddedEventLog, openKafkaEventLog, type AppendRecord, type EventLog } from '../../src/eventlog/index.js';
 import { createInMemoryFunctions, createInvoker, type InvocationRecord, type Invoker, type InvokeRequest } from '../../src/invoker/index.js';
+import { serviceRoleContext } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { createPipeline } from '../../src/pipeline/index.js';
@@ -120,6 +121,29 @@ function inProcessInvoker(): Pick<Invoker, 'invoke'> {
   };
 }
 
+/**
+ * The ceiling for the real-sandbox rows: the same invoker alone, 64 concurrent `invoke` calls of
+ * the same module with a change-event payload like the pipeline's, no log, no pipeline.
+ */
+async function measureInvokerAlone(invoker: Pick<Invoker, 'invoke'>, count: number): Promise<number> {
+  const payload = JSON.stringify({ table: 'bench', schema: null, op: 'INSERT', row: { id: 1, n: 1 }, old: null });
+  let next = 0;
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < count) {
+        next += 1;
+        const record = await invoker.invoke({ functionName: 'noop', payload, trigger: 'database', rls: serviceRoleContext });
+        if (!record.outcome.ok) throw new Error(`the bench function failed: ${JSON.stringify(record.outcome)}`);
+      }
+    }),
+  );
+  return (count / (performance.now() - began)) * 1000;
+}
+
+const printCeiling = (ceiling: number, pipeline: Result): void =>
+  console.log(`  invoker alone (64 concurrent invoke, no log) ${Math.round(ceiling).toLocaleString('en-US').padStart(9)} calls/s   → pipeline (real sandbox) = ${(pipeline.eventsPerSec / ceiling).toFixed(2)} of the invoker alone`);
+
 async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoker, 'invoke'>, functions: ReturnType<typeof createInMemoryFunctions>): Promise<Result> {
   const slug = name.replace(/[^a-z]+/g, '-');
   const prefix = `bench-${slug}-${run}.`;
@@ -224,8 +248,10 @@ if (only === undefined || only === 'kafka') {
     const floor = await measureKafkaPassthrough(log);
     const pipeline = await measurePipeline('kafka', log, invoker, functions);
     const bare = await measurePipeline('kafka, in-process invoker', log, inProcessInvoker(), functions);
+    const ceiling = await measureInvokerAlone(invoker, total);
     console.log('Kafka:');
     print([floor, pipeline, bare], floor, pipeline);
+    printCeiling(ceiling, pipeline);
     console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
   } finally {
     await log.close();
@@ -238,8 +264,10 @@ if (only === undefined || only === 'embedded') {
     const floor = await measureEmbeddedPassthrough(log);
     const pipeline = await measurePipeline('embedded', log, invoker, functions);
     const bare = await measurePipeline('embedded, in-process invoker', log, inProcessInvoker(), functions);
+    const ceiling = await measureInvokerAlone(invoker, total);
     console.log('Embedded log (fsync on):');
     print([floor, pipeline, bare], floor, pipeline);
+    printCeiling(ceiling, pipeline);
     console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
   } finally {
     await log.close();

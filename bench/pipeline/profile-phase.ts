@@ -1,0 +1,59 @@
+/**
+ * One throughput phase of bench/pipeline on the embedded log, for profiling:
+ *   node --cpu-prof --import tsx bench/pipeline/profile-phase.ts            (real sandbox)
+ *   PROFILE_INVOKER=in-process node --cpu-prof --import tsx bench/pipeline/profile-phase.ts
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedEventLog, type AppendRecord } from '../../src/eventlog/index.js';
+import { createInMemoryFunctions, createInvoker, type InvocationRecord, type InvokeRequest } from '../../src/invoker/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { createPipeline } from '../../src/pipeline/index.js';
+import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
+
+const total = Number(process.env['BENCH_EVENTS'] ?? 100_000);
+const event = (n: number): AppendRecord => ({ key: `bench:${n % 1000}`, value: JSON.stringify({ table: 'bench', op: 'INSERT', row: { id: n % 1000, n }, commitTs: Date.now() }) });
+const noopWat = `(module (memory (export "memory") 1)
+  (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "handler") (param i32 i32) (result i64) (i64.const 0)))`;
+const functions = createInMemoryFunctions();
+const real = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger() });
+await real.ready();
+await functions.deploy('noop', await watToWasm(noopWat), { triggers: [{ type: 'database', table: 'bench', operations: ['INSERT'] }] });
+const inProcess = {
+  async invoke(request: InvokeRequest): Promise<InvocationRecord> {
+    const id = request.invocationId ?? 'x';
+    const now = Date.now();
+    return {
+      id, function: request.functionName, version: 1, sha256: '', trigger: request.trigger, source: request.source ?? null, input: request.payload,
+      context: { invocationId: id, function: request.functionName, version: 1, trigger: request.trigger, role: request.rls.role, sub: request.rls.sub, claims: request.rls.claims, attempt: 1, now },
+      journal: [], outcome: { ok: true, output: 'null' }, attempt: 1, startedAt: new Date(now).toISOString(), durationMs: 0, memoryBytes: 0,
+    };
+  },
+};
+const dir = await mkdtemp(join(tmpdir(), 'aerofn-profile-pipeline-'));
+const log = await openEmbeddedEventLog({ dataDir: dir, logger: silentLogger() });
+const changes = 'p.aerodb.changes';
+await log.ensureTopic({ name: changes, partitions: 3 });
+for (let i = 0; i < total; i += 5000) await log.append(changes, Array.from({ length: Math.min(5000, total - i) }, (_, j) => event(i + j)));
+const pipeline = createPipeline({
+  log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: 'p.', logger: silentLogger(), instanceId: 'bench', flushIntervalMs: 5,
+  config: { ...loadConfig({}).pipeline, groupId: 'g', concurrency: 64, highWatermark: 20_000, lowWatermark: 5000 },
+});
+const began = performance.now();
+const cpu0 = process.cpuUsage();
+await pipeline.start();
+for (;;) {
+  const done = [...(await log.committedOffsets('g', changes)).values()].reduce((a, b) => a + b, 0);
+  if (done >= total) break;
+  await new Promise((resolve) => setTimeout(resolve, 5));
+}
+const ms = performance.now() - began;
+const cpu = process.cpuUsage(cpu0);
+console.log(`${process.env['PROFILE_INVOKER'] ?? 'sandbox'}: ${Math.round((total / ms) * 1000)} events/s, process CPU ${(((cpu.user + cpu.system) / total)).toFixed(1)} µs/event`);
+await pipeline.stop();
+await log.close();
+await real.close();
+await rm(dir, { recursive: true, force: true });
