@@ -62,8 +62,7 @@ export function createFunctionsFacade(options: FunctionsFacadeOptions): Function
       return { name: removed.name, version: removed.version };
     },
     async invoke(request) {
-      const definition = get(request.functionName);
-      if (!definition.enabled) throw new FunctionError('NotFound', `function "${definition.name}" is disabled; enable it before invoking`);
+      // The invoker refuses unknown and disabled functions the same way for every path.
       const record = await invoker.invoke(request);
       remember(record);
       return record;

@@ -67,7 +67,9 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
       throw new FunctionError('NotFound', `"${request.functionName}" version ${request.version} is not the deployed one (version ${definition.version}); replay pins must name the deployed version.`);
     }
     if (!definition.enabled) {
-      throw new FunctionError('Unavailable', `"${request.functionName}" is disabled; enable it to invoke it.`);
+      // NotFound, not Unavailable: a disabled function is not there to serve (as over REST), and
+      // Unavailable is retriable, which would make the pipeline retry an event that cannot succeed.
+      throw new FunctionError('NotFound', `"${request.functionName}" is disabled; enable it to invoke it.`);
     }
     return definition;
   }

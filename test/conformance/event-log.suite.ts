@@ -171,6 +171,17 @@ export function eventLogSuite(name: string, open: () => Promise<EventLog>): void
       await sub.close();
     });
 
+    it('reports lag from the start of the log for a group that has committed nothing, even while it holds the records', async () => {
+      const topic = topicOf('lag-uncommitted');
+      await log.ensureTopic({ name: topic });
+      await log.append(topic, Array.from({ length: 5 }, (_, i) => ({ value: String(i) })));
+      const seen = collector();
+      const sub = await log.subscribe({ groupId: `g-${randomUUID()}`, topics: [topic], start: 'earliest', eachBatch: seen.eachBatch });
+      await seen.waitFor(5);
+      assert.deepEqual(await sub.assignments(), [{ topic, partition: 0, lag: 5 }]);
+      await sub.close();
+    });
+
     it('shows the newest record of each key on a compacted topic', async () => {
       const topic = topicOf('compacted');
       await log.ensureTopic({ name: topic, compacted: true });

@@ -101,9 +101,10 @@ export class EmbeddedSubscription implements Subscription {
   }
 
   async assignments(): Promise<ReadonlyArray<{ topic: string; partition: number; lag: number }>> {
-    return [...this.positions].map(([log, position]) => {
+    // Lag is what the group has not committed (Kafka's definition), not what this member has read.
+    return [...this.positions].map(([log]) => {
       const committed = this.host.committed(this.options.groupId, log.topic).get(log.partition);
-      return { topic: log.topic, partition: log.partition, lag: Math.max(0, log.endOffset - (committed ?? position)) };
+      return { topic: log.topic, partition: log.partition, lag: Math.max(0, log.endOffset - (committed ?? log.startOffset)) };
     });
   }
 

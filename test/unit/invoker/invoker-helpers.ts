@@ -10,7 +10,7 @@ export const sandboxConfig = loadConfig({ AEROFN_WORKERS: '2' }).sandbox;
 
 export interface Harness {
   readonly invoker: SandboxInvoker;
-  deploy(name: string, fixture: string, config?: Partial<FunctionConfig>): Promise<void>;
+  deploy(name: string, fixture: string, config?: Partial<FunctionConfig>, options?: { enabled?: boolean }): Promise<void>;
   request(functionName: string, payload?: string, extra?: Partial<InvokeRequest>): InvokeRequest;
 }
 
@@ -20,8 +20,8 @@ export async function startHarness(hostFunctions: HostFunctions = {}, workers = 
   await invoker.ready();
   return {
     invoker,
-    async deploy(name, fixture, config = {}) {
-      await functions.deploy(name, await compileFixture(fixture), { config });
+    async deploy(name, fixture, config = {}, options = {}) {
+      await functions.deploy(name, await compileFixture(fixture), { config, ...options });
     },
     request: (functionName, payload = '{"hello":"world"}', extra = {}) => ({ functionName, payload, trigger: 'http', rls: serviceRoleContext, ...extra }),
   };

@@ -29,6 +29,7 @@ describe('invoker: guest fixtures through the full sandbox path', () => {
     await h.deploy('state', 'global-state');
     await h.deploy('memory-state', 'memory-state');
     await h.deploy('context', 'context');
+    await h.deploy('disabled', 'echo', {}, { enabled: false });
   });
   after(async () => h.invoker.close());
 
@@ -147,5 +148,9 @@ describe('invoker: guest fixtures through the full sandbox path', () => {
   it('rejects an unknown function with NotFound (404) and a payload that is not JSON with BadRequest (400)', async () => {
     await assert.rejects(h.invoker.invoke(h.request('nope')), (error: unknown) => error instanceof FunctionError && error.kind === 'NotFound' && error.httpStatus === 404);
     await assert.rejects(h.invoker.invoke(h.request('echo', '{oops')), (error: unknown) => error instanceof FunctionError && error.kind === 'BadRequest' && error.httpStatus === 400);
+  });
+
+  it('refuses a disabled function with NotFound (404) whatever path calls it, and says how to enable it', async () => {
+    await assert.rejects(h.invoker.invoke(h.request('disabled')), (error: unknown) => error instanceof FunctionError && error.kind === 'NotFound' && /is disabled; enable it/.test(error.message));
   });
 });
