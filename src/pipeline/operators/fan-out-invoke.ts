@@ -1,4 +1,4 @@
-import { connect, filter, from, isObservable, lastValueFrom, map, merge, mergeMap, of, tap, toArray, type Observable, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { connect, filter, isObservable, lastValueFrom, map, merge, mergeMap, Observable, of, tap, toArray, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { ChangeEvent } from '../../triggers/index.js';
 import type { FunctionDefinition } from '../../registry/index.js';
 import { defaultRetryPolicy } from '../../registry/index.js';
@@ -66,44 +66,36 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
             }),
           ),
           shared.pipe(
-            mergeMap((item) => {
-              if (item.kind !== 'matched') return [];
-              const join: Join = { pending: item.functions.length, record: item.record, invocations: [], deadLetters: [] };
-              const { record, event } = item;
-              return from(
-                item.functions.map((fn) => ({
-                  join,
-                  task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) },
-                })),
-              );
-            }),
+            // One task per (event, function), emitted in place: no Observable or array per event.
+            (matched: Observable<Routed>) =>
+              new Observable<{ readonly join: Join; readonly task: InvocationTask }>((subscriber) =>
+                matched.subscribe({
+                  next: (item) => {
+                    if (item.kind !== 'matched') return;
+                    const join: Join = { pending: item.functions.length, record: item.record, invocations: [], deadLetters: [] };
+                    const { record, event } = item;
+                    for (const fn of item.functions) {
+                      subscriber.next({ join, task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) } });
+                    }
+                  },
+                  error: (error: unknown) => subscriber.error(error),
+                  complete: () => subscriber.complete(),
+                }),
+              ),
             invokeOrdered(
               ({ join, task }): ObservableInput<Completion | null> => {
                 if (stats !== undefined) stats.in += 1;
                 const started = now();
-                const policy = task.fn.config.retry ?? defaultRetryPolicy;
-                // Most invocations succeed at once: only a failure pays for the retry machinery.
-                const afterFirst = (first: AttemptResult): Observable<Completion | null> | Completion | null => {
-                  if (first.error !== null && stats !== undefined) stats.errors += 1;
-                  if (first.error === null || !isRetriable(first.error) || policy.maxAttempts <= 1) return settle(join, task, [first], started);
-                  return retryWithBackoff((n) => (n === 1 ? of(first) : options.attempt(task, n)), policy, options.scheduler).pipe(
-                    tap((result) => {
-                      if (result.attempt > 1 && result.error !== null && stats !== undefined) stats.errors += 1;
-                    }),
-                    toArray(),
-                    map((results) => settle(join, task, results, started)),
-                  );
-                };
                 const first = options.attempt(task, 1);
                 if (first instanceof Promise) {
                   return first.then((result) => {
-                    const next = afterFirst(result);
+                    const next = afterFirst(join, task, started, result);
                     return isObservable(next) ? lastValueFrom(next) : next;
                   });
                 }
                 return first.pipe(
                   mergeMap((result) => {
-                    const next = afterFirst(result);
+                    const next = afterFirst(join, task, started, result);
                     return isObservable(next) ? next : of(next);
                   }),
                 );
@@ -121,6 +113,20 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
         ),
       ),
     );
+
+  /** Most invocations succeed at once: only a failure pays for the retry machinery. */
+  function afterFirst(join: Join, task: InvocationTask, started: number, first: AttemptResult): Observable<Completion | null> | Completion | null {
+    if (first.error !== null && stats !== undefined) stats.errors += 1;
+    const policy = task.fn.config.retry ?? defaultRetryPolicy;
+    if (first.error === null || !isRetriable(first.error) || policy.maxAttempts <= 1) return settle(join, task, [first], started);
+    return retryWithBackoff((n) => (n === 1 ? of(first) : options.attempt(task, n)), policy, options.scheduler).pipe(
+      tap((result) => {
+        if (result.attempt > 1 && result.error !== null && stats !== undefined) stats.errors += 1;
+      }),
+      toArray(),
+      map((results) => settle(join, task, results, started)),
+    );
+  }
 
   function settle(join: Join, task: InvocationTask, results: readonly AttemptResult[], started: number): Completion | null {
     for (const result of results) if (result.record !== null) join.invocations.push(result.record);
