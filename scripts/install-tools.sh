@@ -2,6 +2,7 @@
 # Installs the test peers we did not write into .cache/bin (idempotent; `make tools`):
 #   grpcurl — from the Go module proxy, to prove reflection, health and Invoke work with a
 #             client that is not ours (test/e2e/api-grpcurl.test.ts).
+#   helm    — from the Go module proxy, to lint and render helm/aerodb-functions (test/e2e/helm-chart.test.ts).
 #   kcat    — Debian's librdkafka client, to prove our topics hold plain Kafka records
 #             (test/e2e/pipeline-kcat.test.ts).
 set -euo pipefail
@@ -17,16 +18,22 @@ if ! command -v kcat >/dev/null 2>&1; then
   apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq kcat >/dev/null; }
 fi
 
-stamp="$bin/grpcurl.version"
-if [ -x "$bin/grpcurl" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$GRPCURL_VERSION" ]; then
-  echo "grpcurl ${GRPCURL_VERSION} already in .cache/bin"
-  exit 0
-fi
 if ! command -v go >/dev/null 2>&1; then
   echo "install-tools: Go is needed to build grpcurl from the Go module proxy; install Go 1.22+ (https://go.dev/dl/) and run make tools again." >&2
   exit 1
 fi
-echo "installing grpcurl ${GRPCURL_VERSION} from the Go module proxy into .cache/bin …"
-GOBIN="$bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}"
-echo "$GRPCURL_VERSION" >"$stamp"
-echo "grpcurl ${GRPCURL_VERSION} installed in .cache/bin"
+# go_tool NAME MODULE/CMD VERSION: `go install` into .cache/bin once per version. Builds report
+# "dev build" as their version, so a stamp file records what we built.
+go_tool() {
+  local name="$1" package="$2" version="$3" stamp="$bin/$1.version"
+  if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
+    echo "$name $version already in .cache/bin"
+    return
+  fi
+  echo "installing $name $version from the Go module proxy into .cache/bin (a first build takes a few minutes) …"
+  GOBIN="$bin" GOFLAGS=-mod=mod go install "$package@$version"
+  echo "$version" >"$stamp"
+}
+
+go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
+go_tool helm helm.sh/helm/v3/cmd/helm "${HELM_VERSION:-v3.22.0}"
