@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   // (b) aerofn: the full invoker path.
   const functions = createInMemoryFunctions(config.defaults);
   await functions.deploy('echo', echoWasm);
-  const invoker = createInvoker({ functions, config, logger: silentLogger(), spinMicros: Number(process.env['BENCH_SPIN_MICROS'] ?? 0), mainSpinMicros: Number(process.env['BENCH_MAIN_SPIN_MICROS'] ?? 0) });
+  const invoker = createInvoker({ functions, config, logger: silentLogger(), spinMicros: Number(process.env['BENCH_SPIN_MICROS'] ?? 0), ...(process.env['BENCH_MAIN_SPIN_MICROS'] === undefined ? {} : { mainSpinMicros: Number(process.env['BENCH_MAIN_SPIN_MICROS']) }) });
   await invoker.ready();
   const request = { functionName: 'echo', payload, trigger: 'http' as const, rls: serviceRoleContext };
   const check = await invoker.invoke(request);

@@ -26,7 +26,7 @@ const noopWat = `(module (memory (export "memory") 1)
   (func (export "alloc") (param i32) (result i32) (i32.const 1024))
   (func (export "handler") (param i32 i32) (result i64) (i64.const 0)))`;
 const functions = createInMemoryFunctions();
-const real = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger() });
+const real = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger(), ...(process.env['PROFILE_MAIN_SPIN_MICROS'] === undefined ? {} : { mainSpinMicros: Number(process.env['PROFILE_MAIN_SPIN_MICROS']) }) });
 await real.ready();
 await functions.deploy('noop', await watToWasm(noopWat), { triggers: [{ type: 'database', table: 'bench', operations: ['INSERT'] }] });
 const inProcess = {

@@ -25,7 +25,12 @@ export interface InvokerOptions {
   readonly onRecord?: (record: InvocationRecord) => void;
   /** How long an idle sandbox worker spins for its next request before it sleeps (default 0). */
   readonly spinMicros?: number;
-  /** How long the main thread waits for a lone quick job before yielding to the event loop (default 0). */
+  /**
+   * How long the main thread waits for a lone quick job before yielding to the event loop
+   * (default 100; 0 turns it off). Only when no sandbox worker is busy, so it never spins under
+   * load. On an idle machine it takes the sequential p50 from ~85–106 µs (the event loop and the
+   * idle CPU being woken for the answer) to ~33–40 µs; see docs/benchmarks-invoke.md.
+   */
   readonly mainSpinMicros?: number;
   /** Compiled modules kept in memory (default 256). */
   readonly maxCachedModules?: number;
@@ -51,7 +56,7 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
     maxLogMessages: config.maxLogMessages,
     maxLogMessageBytes: config.maxLogMessageBytes,
     spinMicros: options.spinMicros ?? 0,
-    mainSpinMicros: options.mainSpinMicros ?? 0,
+    mainSpinMicros: options.mainSpinMicros ?? 100,
     hostFunctions: options.hostFunctions ?? {},
     logger,
   });

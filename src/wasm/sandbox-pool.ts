@@ -190,7 +190,11 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
         const pending: Pending = { job, resolve };
         const thread = group.queue.length === 0 ? pick(group) : undefined;
         if (thread !== undefined) {
-          thread.run(pending, mainSpinMicros > 0 && busyThreads() === 0 ? mainSpinMicros : 0);
+          const lone = mainSpinMicros > 0 && busyThreads() === 0;
+          thread.run(pending);
+          // Spin for a lone job's answer only after the jobs queued in this turn are dispatched
+          // too (a microtask later): spinning inside run() would hold up the rest of a burst.
+          if (lone) queueMicrotask(() => busyThreads() === 1 && thread.awaitLoneAnswer(mainSpinMicros));
           return;
         }
         group.queue.push(pending);
