@@ -17,7 +17,8 @@ export interface SandboxPoolOptions {
   readonly spinMicros?: number;
   /**
    * When a job arrives at an otherwise idle pool, the main thread waits this long for its result
-   * before going back to the event loop (default 0: never).
+   * before going back to the event loop (default 0: never). The same budget applies after each
+   * host-call reply (for the guest's next call or result).
    */
   readonly mainSpinMicros?: number;
   /** Workers of a non-default stack size stop after this long idle. */
@@ -93,6 +94,10 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
       maxLogMessageBytes: options.maxLogMessageBytes,
       spinMicros: options.spinMicros ?? 0,
       hostFunctions,
+      // The same budget as the lone-job spin: after answering a host call, wait on the channel for
+      // the guest's next call or result, while no other thread's results could be held up.
+      hostSpinMicros: mainSpinMicros,
+      maySpin: () => busyThreads() <= 1,
       onIdle: (done) => {
         group.startFailures = 0;
         next(group, done);

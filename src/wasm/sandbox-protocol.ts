@@ -49,6 +49,8 @@ export const Slot = {
   TID: 11,
   /** main → worker: how many port messages main has posted (the worker drains up to it). */
   PORT_POSTED: 12,
+  /** main → worker: 1 while the main thread spins for this worker's events (the worker may spin for its host-call replies). */
+  HOST_SPIN: 13,
 } as const;
 export const GLOBAL_INTS = 16;
 
@@ -135,6 +137,8 @@ export interface WorkerInit {
   readonly maxLogMessageBytes: number;
   /** How long an idle worker spins before it sleeps in Atomics.wait (0: never spins). */
   readonly spinMicros: number;
+  /** How long a worker spins for a host-call reply before it sleeps, while HOST_SPIN is 1 (0: never). */
+  readonly hostSpinMicros?: number;
   /** Host functions the main thread provides; the others answer "not available" in the worker. */
   readonly availableHostCalls: readonly HostCallName[];
 }

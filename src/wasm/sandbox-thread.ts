@@ -1,10 +1,10 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
-import { readJobResult, runHostCall, setThreadNice, writeHostReply } from './host-call-bridge.js';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import type { HostFunctions } from './host-function.js';
+import { readJobResult, setThreadNice } from './host-call-bridge.js';
+import { HostCallServer } from './host-call-server.js';
 import {
   channelViews,
   CHANNEL_BYTES,
-  hostCallNames,
   Job,
   JOB_F64S,
   JOB_INTS,
@@ -16,12 +16,13 @@ import {
   SLOT_DATA_BYTES,
   type ChannelViews,
   type FromWorkerMessage,
-  type HostCallName,
   type ToWorkerMessage,
-  type WorkerInit,
 } from './sandbox-protocol.js';
-import type { CompiledModule, SandboxJob, SandboxResult } from './sandbox-types.js';
-import { sandboxWorkerUrl } from './worker-source.js';
+import { failed, oldestRunningStart, type Pending, type Running } from './sandbox-job-record.js';
+import type { CompiledModule, SandboxResult } from './sandbox-types.js';
+
+export type { Pending } from './sandbox-job-record.js';
+import { startSandboxWorker } from './sandbox-worker-start.js';
 
 const encoder = new TextEncoder();
 
@@ -31,6 +32,13 @@ export interface ThreadOptions {
   readonly maxLogMessageBytes: number;
   readonly spinMicros?: number;
   readonly hostFunctions: HostFunctions;
+  /**
+   * After answering a host call, how long the main thread spins for the guest's next call or
+   * result, and the worker for its next reply (0: never).
+   */
+  readonly hostSpinMicros?: number;
+  /** Whether the main thread may spin for this thread now (the pool: no other thread is busy). */
+  readonly maySpin?: () => boolean;
   /** Called after the thread finished one or more jobs and may take more. */
   readonly onIdle: (thread: SandboxThread) => void;
   /** Jobs that were queued behind a slow guest and never started: run them elsewhere. */
@@ -41,25 +49,6 @@ export interface ThreadOptions {
    */
   readonly onGone: (thread: SandboxThread, requeue: Pending[], diedAtStart: boolean) => void;
 }
-
-export interface Pending {
-  readonly job: SandboxJob;
-  readonly resolve: (result: SandboxResult) => void;
-  /** How often a worker died before starting this job (a second time fails it: no crash loop). */
-  requeued?: number;
-}
-
-interface Running extends Pending {
-  /** Position in this thread's request stream; the ring slot is index % QUEUE_DEPTH. */
-  readonly index: number;
-  readonly dispatchedAt: number;
-  timer: NodeJS.Timeout | undefined;
-  controller: AbortController | undefined;
-  hostContext: HostCallContext | undefined;
-  hostJournal: HostCallRecord[] | undefined;
-}
-
-export const THREAD_STACK_OVERHEAD_KB = 256;
 
 /**
  * A guest still running after this long gets a lower CPU priority (nice 10) until it ends, so a
@@ -84,7 +73,7 @@ export class SandboxThread {
   private requests = 0;
   private inFlightCount = 0;
   private listening = false;
-  private serving = false;
+  private readonly hostCalls: HostCallServer;
   private gone = false;
   /** Whether the worker ever started a guest (one that dies before that may be unable to start at all). */
   private ranGuest = false;
@@ -102,30 +91,25 @@ export class SandboxThread {
     this.views = channelViews(channel);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const availableHostCalls = hostCallNames.filter((name) => options.hostFunctions[name] !== undefined);
-    const init: WorkerInit = {
-      channel,
-      port: port2,
-      maxLogMessages: options.maxLogMessages,
-      maxLogMessageBytes: options.maxLogMessageBytes,
-      spinMicros: options.spinMicros ?? 0,
-      availableHostCalls,
-    };
-    this.worker = new Worker(sandboxWorkerUrl(), {
-      workerData: init,
-      // Plain JavaScript needs none of the parent's flags (`--import tsx` alone costs ~200 ms per start).
-      execArgv: [],
-      transferList: [port2],
-      // The wasm stack is the thread's native stack: this is what makes stackKb a hard limit.
-      // Node keeps 192 KiB of a worker's stack as a guard below V8's limit (a thread under
-      // ~200 KiB crashes the process); the extra 256 KiB covers that and the host's own frames.
-      resourceLimits: { stackSizeMb: (options.stackKb + THREAD_STACK_OVERHEAD_KB) / 1024, maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 },
-      stdout: false,
-      stderr: false,
-    });
+    this.worker = startSandboxWorker(options, channel, port2);
     const waiting = Atomics.waitAsync(this.views.ctrl, Slot.READY, 0);
     this.ready = (waiting.async ? waiting.value.then(() => undefined) : Promise.resolve()).then(() => {
       this.isReady = true;
+    });
+    const maySpin = options.maySpin ?? (() => true);
+    this.hostCalls = new HostCallServer(this.views, options.hostFunctions, options.hostSpinMicros ?? 0, {
+      jobIn: (slot) => this.slots[slot],
+      receiveRequest: () => this.receive('hostcall')?.request,
+      postReply: (reply) => this.post({ type: 'reply', data: reply }),
+      portPosted: () => this.portPosted,
+      isGone: () => this.gone,
+      onEvent: () => this.onEvent(),
+      listen: (seen) => this.listen(seen),
+      forgetListener: () => {
+        this.listening = false;
+        this.listenGeneration++;
+      },
+      maySpin: () => this.inFlightCount === 1 && maySpin(),
     });
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', () => this.fail(new Error('the sandbox worker exited')));
@@ -149,18 +133,8 @@ export class SandboxThread {
     if (this.requests - Atomics.load(this.views.ctrl, Slot.CONSUMED) >= QUEUE_DEPTH) return false;
     if (this.slots[this.requests % QUEUE_DEPTH] !== undefined) return false;
     if (this.inFlightCount === 0) return true;
-    const oldest = this.oldestStart();
+    const oldest = oldestRunningStart(this.views, this.slots);
     return oldest === 0 || Date.now() - oldest < QUEUE_BEHIND_MS;
-  }
-
-  private oldestStart(): number {
-    let oldest = 0;
-    for (let i = 0; i < QUEUE_DEPTH; i++) {
-      if (this.slots[i] === undefined || this.state(i) !== JobState.RUNNING) continue;
-      const startedAt = this.views.times[i * JOB_F64S + JobF64.STARTED_AT] as number;
-      if (startedAt !== 0 && (oldest === 0 || startedAt < oldest)) oldest = startedAt;
-    }
-    return oldest;
   }
 
   private state(slot: number): number {
@@ -193,7 +167,7 @@ export class SandboxThread {
   }
 
   /** Queues a job in the next ring slot; call only when acceptsMore() (or the thread is idle and ready). */
-  run(pending: Pending, spinMicros = 0): void {
+  run(pending: Pending): void {
     const { job } = pending;
     const { ctrl, jobs, times, data } = this.views;
     const index = this.requests;
@@ -231,16 +205,6 @@ export class SandboxThread {
     this.dispatchedEvent = lastEvent;
     Atomics.store(ctrl, Slot.REQ, this.requests);
     Atomics.notify(ctrl, Slot.REQ);
-    if (spinMicros > 0) {
-      // Only when nothing else is in flight (the pool decides): a quick guest answers within
-      // microseconds, and catching that here saves the event-loop wake-up of waitAsync.
-      const until = performance.now() + spinMicros / 1000;
-      while (Atomics.load(ctrl, Slot.EVT) === lastEvent && performance.now() < until);
-      if (Atomics.load(ctrl, Slot.EVT) !== lastEvent) {
-        this.onEvent();
-        return;
-      }
-    }
     this.listen(lastEvent);
   }
 
@@ -250,7 +214,7 @@ export class SandboxThread {
    * after a lone dispatch, so a burst of jobs queued in the same turn is never held up by it.
    */
   awaitLoneAnswer(micros: number): void {
-    if (this.gone || this.inFlightCount !== 1 || this.serving) return;
+    if (this.gone || this.inFlightCount !== 1 || this.hostCalls.serving) return;
     const { ctrl } = this.views;
     const seen = this.dispatchedEvent;
     const until = performance.now() + micros / 1000;
@@ -277,15 +241,8 @@ export class SandboxThread {
     if (this.gone) return;
     const seen = Atomics.load(this.views.ctrl, Slot.EVT);
     const finished = this.collect();
-    if (!this.serving && Atomics.load(this.views.ctrl, Slot.HOST_PENDING) === 1) {
-      Atomics.store(this.views.ctrl, Slot.HOST_PENDING, 0);
-      const running = this.slots[this.views.ctrl[Slot.HOST_SLOT] as number];
-      if (running !== undefined) {
-        this.serving = true;
-        void this.serveHostCall(running);
-      }
-    }
-    if (this.inFlightCount > 0 && !this.serving) this.listen(seen);
+    this.hostCalls.takePending();
+    if (this.inFlightCount > 0 && !this.hostCalls.serving) this.listen(seen);
     if (finished > 0) this.options.onIdle(this);
   }
 
@@ -326,27 +283,6 @@ export class SandboxThread {
     running.resolve(result);
   }
 
-  private async serveHostCall(running: Running): Promise<void> {
-    const { ctrl, data } = this.views;
-    const name = hostCallNames[ctrl[Slot.HOST_FN] as number] as HostCallName;
-    const seq = ctrl[Slot.HOST_SEQ] as number;
-    const length = ctrl[Slot.HOST_LEN] as number;
-    const base = (running.index % QUEUE_DEPTH) * SLOT_DATA_BYTES;
-    const request = length === LEN_IN_PORT ? this.receive('hostcall')?.request ?? new Uint8Array(0) : data.slice(base, base + length);
-    running.controller ??= new AbortController();
-    running.hostContext ??= { ...running.job.host, signal: running.controller.signal, deadline: running.dispatchedAt + running.job.timeoutMs };
-    const outcome = await runHostCall(this.options.hostFunctions, name, seq, request, running.hostContext);
-    (running.hostJournal ??= []).push(outcome.entry);
-    this.serving = false;
-    if (this.gone || this.slots[running.index % QUEUE_DEPTH] !== running) return;
-    writeHostReply(this.views, base, outcome, (reply) => this.post({ type: 'reply', data: reply }));
-    Atomics.store(ctrl, Slot.PORT_POSTED, this.portPosted);
-    const seen = Atomics.load(ctrl, Slot.EVT);
-    Atomics.add(ctrl, Slot.HOST_REPLY, 1);
-    Atomics.notify(ctrl, Slot.HOST_REPLY);
-    this.listen(seen);
-  }
-
   /** The clock is the main thread's; the worker only stamps when it actually started the job. */
   private checkTimeout(running: Running): void {
     const slot = running.index % QUEUE_DEPTH;
@@ -384,7 +320,7 @@ export class SandboxThread {
     this.queueWatch = setTimeout(() => {
       this.queueWatch = undefined;
       if (this.gone || this.inFlightCount <= 1) return;
-      const oldest = this.oldestStart();
+      const oldest = oldestRunningStart(this.views, this.slots);
       if (oldest !== 0 && Date.now() - oldest >= QUEUE_BEHIND_MS) this.giveBackQueued();
       if (this.inFlightCount > 1) this.watchQueue();
     }, QUEUE_BEHIND_MS + 1);
@@ -453,8 +389,4 @@ export class SandboxThread {
     if (this.gone) return;
     this.terminate(error);
   }
-}
-
-function failed(running: Running, kind: NonNullable<SandboxResult['error']>['kind'], message: string, durationMs: number): SandboxResult {
-  return { ok: false, output: '', error: { kind, message }, durationMs, memoryBytes: 0, journal: running.hostJournal ?? [], logsDropped: 0 };
 }

@@ -35,6 +35,7 @@ const { ctrl, jobs, times, data, text: dataText } = channelViews(init.channel);
 const port = init.port;
 const available = new Set<HostCallName>(init.availableHostCalls);
 const encoder = new TextEncoder();
+const hostSpinMs = (init.hostSpinMicros ?? 0) / 1000;
 
 interface LoadedModule {
   readonly module: WebAssembly.Module;
@@ -169,6 +170,10 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
   Atomics.store(ctrl, Slot.HOST_PENDING, 1);
   Atomics.add(ctrl, Slot.EVT, 1);
   Atomics.notify(ctrl, Slot.EVT);
+  if (hostSpinMs > 0 && Atomics.load(ctrl, Slot.HOST_SPIN) === 1) {
+    const until = performance.now() + hostSpinMs;
+    while (Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply && performance.now() < until);
+  }
   Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply);
   drainPort();
 

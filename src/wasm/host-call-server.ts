@@ -1,0 +1,119 @@
+import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
+import { runHostCall, writeHostReply } from './host-call-bridge.js';
+import { hostCallNames, LEN_IN_PORT, QUEUE_DEPTH, Slot, SLOT_DATA_BYTES, type ChannelViews, type HostCallName } from './sandbox-protocol.js';
+import type { SandboxJob } from './sandbox-types.js';
+
+/** The part of a running job a host call needs; the thread's Running record is one. */
+export interface HostCallTarget {
+  readonly job: SandboxJob;
+  readonly index: number;
+  readonly dispatchedAt: number;
+  controller: AbortController | undefined;
+  hostContext: HostCallContext | undefined;
+  hostJournal: HostCallRecord[] | undefined;
+}
+
+export interface HostCallServerHooks {
+  /** The running job in a ring slot (undefined once it was settled). */
+  readonly jobIn: (slot: number) => HostCallTarget | undefined;
+  /** Takes the request that travelled over the port (too big for the slot). */
+  readonly receiveRequest: () => Uint8Array | undefined;
+  /** Sends a reply too big for the slot over the port; returns how many port messages are posted now. */
+  readonly postReply: (data: Uint8Array | string) => void;
+  readonly portPosted: () => number;
+  readonly isGone: () => boolean;
+  /** Handles whatever the worker signalled (a result, the next host call): the thread's onEvent. */
+  readonly onEvent: () => void;
+  /** Waits for the worker's next event on the event loop (Atomics.waitAsync). */
+  readonly listen: (seen: number) => void;
+  /** Drops a pending waitAsync (its wake-up is handled by a spin now). */
+  readonly forgetListener: () => void;
+  /** Whether the main thread may spin for this thread's next event (nothing else is in flight). */
+  readonly maySpin: () => boolean;
+}
+
+/**
+ * The main thread never spins or serves synchronously for longer than this without letting the
+ * event loop turn, so timers (timeouts) and I/O still run while a guest calls a host function
+ * that answers from memory in a tight loop.
+ */
+const MAX_HOLD_MS = 1;
+
+/**
+ * Serves a worker's host calls on the main thread: reads the request from the job slot, runs the
+ * async HostFunction, records the (redacted) journal entry, writes the reply and wakes the worker.
+ *
+ * After a reply the guest usually calls again, or returns, within microseconds. Waiting for that
+ * through Atomics.waitAsync costs an event-loop wake-up per call (tens of µs, more when the
+ * machine is busy), so the server first spins up to `spinMicros` on the channel and handles the
+ * next event at once, like the pool's lone-job spin does for results.
+ */
+export class HostCallServer {
+  serving = false;
+  private heldSince = 0;
+  private turnPending = false;
+
+  constructor(
+    private readonly views: ChannelViews,
+    private readonly hostFunctions: HostFunctions,
+    private readonly spinMicros: number,
+    private readonly hooks: HostCallServerHooks,
+  ) {}
+
+  /** Starts serving a host call the worker posted, if one is pending and none is being served. */
+  takePending(): void {
+    const { ctrl } = this.views;
+    if (this.serving || Atomics.load(ctrl, Slot.HOST_PENDING) !== 1) return;
+    Atomics.store(ctrl, Slot.HOST_PENDING, 0);
+    const target = this.hooks.jobIn(ctrl[Slot.HOST_SLOT] as number);
+    if (target === undefined) return;
+    this.serving = true;
+    void this.serve(target);
+  }
+
+  private async serve(target: HostCallTarget): Promise<void> {
+    const { ctrl, data } = this.views;
+    const name = hostCallNames[ctrl[Slot.HOST_FN] as number] as HostCallName;
+    const seq = ctrl[Slot.HOST_SEQ] as number;
+    const length = ctrl[Slot.HOST_LEN] as number;
+    const slot = target.index % QUEUE_DEPTH;
+    const base = slot * SLOT_DATA_BYTES;
+    const request = length === LEN_IN_PORT ? this.hooks.receiveRequest() ?? new Uint8Array(0) : data.slice(base, base + length);
+    target.controller ??= new AbortController();
+    target.hostContext ??= { ...target.job.host, signal: target.controller.signal, deadline: target.dispatchedAt + target.job.timeoutMs };
+    const outcome = await runHostCall(this.hostFunctions, name, seq, request, target.hostContext);
+    (target.hostJournal ??= []).push(outcome.entry);
+    this.serving = false;
+    if (this.hooks.isGone() || this.hooks.jobIn(slot) !== target) return;
+    writeHostReply(this.views, base, outcome, this.hooks.postReply);
+    Atomics.store(ctrl, Slot.PORT_POSTED, this.hooks.portPosted());
+    // The worker may spin for its next reply only while nothing else competes for the cores.
+    const spin = this.spinMicros > 0 && this.hooks.maySpin();
+    Atomics.store(ctrl, Slot.HOST_SPIN, spin ? 1 : 0);
+    const seen = Atomics.load(ctrl, Slot.EVT);
+    Atomics.add(ctrl, Slot.HOST_REPLY, 1);
+    Atomics.notify(ctrl, Slot.HOST_REPLY);
+    if (spin && this.mayHoldLoop()) {
+      const until = performance.now() + this.spinMicros / 1000;
+      while (Atomics.load(ctrl, Slot.EVT) === seen && performance.now() < until);
+      if (Atomics.load(ctrl, Slot.EVT) !== seen) {
+        this.hooks.forgetListener();
+        this.hooks.onEvent();
+        return;
+      }
+    }
+    this.hooks.listen(seen);
+  }
+
+  /** True while the event loop turned less than MAX_HOLD_MS ago (a setImmediate tells when it does). */
+  private mayHoldLoop(): boolean {
+    if (!this.turnPending) {
+      this.turnPending = true;
+      this.heldSince = performance.now();
+      setImmediate(() => {
+        this.turnPending = false;
+      });
+    }
+    return performance.now() - this.heldSince < MAX_HOLD_MS;
+  }
+}

@@ -1,0 +1,46 @@
+import type { MessagePort } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
+import type { HostFunctions } from './host-function.js';
+import { hostCallNames, type WorkerInit } from './sandbox-protocol.js';
+import { sandboxWorkerUrl } from './worker-source.js';
+
+export const THREAD_STACK_OVERHEAD_KB = 256;
+/**
+ * A worker spins at most this long for a host-call reply: enough for a host function that answers
+ * from memory (a few µs), while one that does I/O costs the core only this much before the worker sleeps.
+ */
+const WORKER_REPLY_SPIN_MICROS = 20;
+
+export interface WorkerStartOptions {
+  readonly stackKb: number;
+  readonly maxLogMessages: number;
+  readonly maxLogMessageBytes: number;
+  readonly spinMicros?: number;
+  readonly hostSpinMicros?: number;
+  readonly hostFunctions: HostFunctions;
+}
+
+/** Starts one sandbox worker thread on a channel; `port` is the worker's end of the message port. */
+export function startSandboxWorker(options: WorkerStartOptions, channel: SharedArrayBuffer, port: MessagePort): Worker {
+  const init: WorkerInit = {
+    channel,
+    port,
+    maxLogMessages: options.maxLogMessages,
+    maxLogMessageBytes: options.maxLogMessageBytes,
+    spinMicros: options.spinMicros ?? 0,
+    hostSpinMicros: Math.min(options.hostSpinMicros ?? 0, WORKER_REPLY_SPIN_MICROS),
+    availableHostCalls: hostCallNames.filter((name) => options.hostFunctions[name] !== undefined),
+  };
+  return new Worker(sandboxWorkerUrl(), {
+    workerData: init,
+    // Plain JavaScript needs none of the parent's flags (`--import tsx` alone costs ~200 ms per start).
+    execArgv: [],
+    transferList: [port],
+    // The wasm stack is the thread's native stack: this is what makes stackKb a hard limit.
+    // Node keeps 192 KiB of a worker's stack as a guard below V8's limit (a thread under
+    // ~200 KiB crashes the process); the extra 256 KiB covers that and the host's own frames.
+    resourceLimits: { stackSizeMb: (options.stackKb + THREAD_STACK_OVERHEAD_KB) / 1024, maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 },
+    stdout: false,
+    stderr: false,
+  });
+}
