@@ -83,12 +83,15 @@ async function measure(db: Database, label: string): Promise<void> {
   await functions.deploy('loop', await watToWasm(loopWat, 'db-query-loop.wat'), { config: { timeoutMs: 60_000 } });
   await invoker.ready();
   const request = JSON.stringify({ sql, params });
+  // Time inside the host function per call (the journal's durationMs): the rest of a guest call is the bridge.
+  const inHost: number[] = [];
   const invoke = async (count: number): Promise<number> => {
     const began = performance.now();
     const record = await invoker.invoke({ functionName: 'loop', payload: `[${count},${request}]`, trigger: 'http', rls });
     const took = performance.now() - began;
     if (!record.outcome.ok) throw new Error(`guest failed: ${JSON.stringify(record.outcome.error)}`);
     if (count > 0 && !record.outcome.output.includes('"note 42"')) throw new Error(`unexpected answer ${record.outcome.output}`);
+    if (count > 0) inHost.push(record.journal.reduce((sum, entry) => sum + (entry.fn === 'db_query' ? entry.durationMs : 0), 0) / count);
     return took;
   };
   const direct = async (): Promise<number> => {
@@ -101,16 +104,27 @@ async function measure(db: Database, label: string): Promise<void> {
     for (let i = 0; i < calls; i += 1) await db.query(sql, params, rls);
     return (performance.now() - began) / calls;
   };
+  // Exactly what the db_query host function runs: with the invocation's abort signal and deadline
+  // (the deadline becomes a statement_timeout in the session setup).
+  const controller = new AbortController();
+  const viaRlsDeadline = async (): Promise<number> => {
+    const began = performance.now();
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; i < calls; i += 1) await db.query(sql, params, rls, { signal: controller.signal, deadline, triggerDepth: 0 });
+    return (performance.now() - began) / calls;
+  };
 
   for (let i = 0; i < 5; i += 1) {
     await invoke(calls);
     await invoke(0);
     await direct();
     await viaRls();
+    await viaRlsDeadline();
   }
   const guest: number[] = [];
   const directs: number[] = [];
   const rlss: number[] = [];
+  const deadlines: number[] = [];
   // Interleaved, so drift and the other tenants of the machine hit every series alike.
   for (let round = 0; round < rounds; round += 1) {
     const empty = await invoke(0);
@@ -118,6 +132,7 @@ async function measure(db: Database, label: string): Promise<void> {
     guest.push((full - empty) / calls);
     directs.push(await direct());
     rlss.push(await viaRls());
+    deadlines.push(await viaRlsDeadline());
   }
   await invoker.close();
   await db.adminScript(`drop schema ${schema} cascade`);
@@ -125,11 +140,16 @@ async function measure(db: Database, label: string): Promise<void> {
   const g = percentile(guest, 50);
   const d = percentile(directs, 50);
   const r = percentile(rlss, 50);
+  const rd = percentile(deadlines, 50);
   console.log(`\n${label}: ${rounds} rounds × ${calls} calls, p50 per call`);
   console.log(`  direct statement from Node (owner, no transaction)  ${us(d)}`);
   console.log(`  Database.query from Node (RLS transaction)          ${us(r)}   ${(r / d).toFixed(2)}× direct`);
+  console.log(`  Database.query with signal + deadline (as db_query) ${us(rd)}   ${(rd / d).toFixed(2)}× direct`);
   console.log(`  db_query from a wasm guest                          ${us(g)}   ${(g / d).toFixed(2)}× direct`);
   console.log(`  overhead p50: guest vs direct ${us(g - d)}; guest vs Database.query (host-call bridge alone) ${us(g - r)}`);
+  console.log(`  host-call bridge alone vs the identical Database.query (signal + deadline): p50 ${us(g - rd)}`);
+  const h = percentile(inHost, 50);
+  console.log(`  inside the db_query host function (journal)        ${us(h)}; guest call minus that (the bridge proper) p50 ${us(g - h)}`);
   console.log(`  overhead p90: guest vs direct ${us(percentile(guest, 90) - percentile(directs, 90))}`);
 }
 

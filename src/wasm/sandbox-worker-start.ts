@@ -6,17 +6,18 @@ import { sandboxWorkerUrl } from './worker-source.js';
 
 export const THREAD_STACK_OVERHEAD_KB = 256;
 /**
- * A worker spins at most this long for a host-call reply: enough for a host function that answers
- * from memory (a few µs), while one that does I/O costs the core only this much before the worker sleeps.
+ * While the main thread serves a lone job's host call (HOST_SPIN set), its worker spins up to this
+ * long for the reply instead of sleeping in Atomics.wait: waking a sleeping thread costs 50-100 µs
+ * here (an idle vCPU must be woken), which was most of a db_query's bridge cost. A reply that takes
+ * longer (http_fetch, a slow statement) costs the core this much, then the worker sleeps.
  */
-const WORKER_REPLY_SPIN_MICROS = 20;
+const WORKER_REPLY_SPIN_MICROS = 1000;
 
 export interface WorkerStartOptions {
   readonly stackKb: number;
   readonly maxLogMessages: number;
   readonly maxLogMessageBytes: number;
   readonly spinMicros?: number;
-  readonly hostSpinMicros?: number;
   readonly hostFunctions: HostFunctions;
 }
 
@@ -28,7 +29,7 @@ export function startSandboxWorker(options: WorkerStartOptions, channel: SharedA
     maxLogMessages: options.maxLogMessages,
     maxLogMessageBytes: options.maxLogMessageBytes,
     spinMicros: options.spinMicros ?? 0,
-    hostSpinMicros: Math.min(options.hostSpinMicros ?? 0, WORKER_REPLY_SPIN_MICROS),
+    hostSpinMicros: WORKER_REPLY_SPIN_MICROS,
     availableHostCalls: hostCallNames.filter((name) => options.hostFunctions[name] !== undefined),
   };
   return new Worker(sandboxWorkerUrl(), {
