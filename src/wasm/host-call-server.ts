@@ -87,9 +87,7 @@ export class HostCallServer {
     if (this.hooks.isGone() || this.hooks.jobIn(slot) !== target) return;
     writeHostReply(this.views, base, outcome, this.hooks.postReply);
     Atomics.store(ctrl, Slot.PORT_POSTED, this.hooks.portPosted());
-    // The worker may spin for its next reply only while nothing else competes for the cores.
-    const spin = this.spinMicros > 0 && this.hooks.maySpin();
-    Atomics.store(ctrl, Slot.HOST_SPIN, spin ? 1 : 0);
+    const spin = this.allowWorkerSpin();
     const seen = Atomics.load(ctrl, Slot.EVT);
     Atomics.add(ctrl, Slot.HOST_REPLY, 1);
     Atomics.notify(ctrl, Slot.HOST_REPLY);
@@ -103,6 +101,17 @@ export class HostCallServer {
       }
     }
     this.hooks.listen(seen);
+  }
+
+  /**
+   * Tells the worker whether it may spin for its next host-call reply: only while its job is the
+   * only one in flight anywhere, so a spinning worker never competes with other work for the cores.
+   * Called on each dispatch and each reply; returns whether spinning is allowed.
+   */
+  allowWorkerSpin(): boolean {
+    const spin = this.spinMicros > 0 && this.hooks.maySpin();
+    Atomics.store(this.views.ctrl, Slot.HOST_SPIN, spin ? 1 : 0);
+    return spin;
   }
 
   /** True while the event loop turned less than MAX_HOLD_MS ago (a setImmediate tells when it does). */

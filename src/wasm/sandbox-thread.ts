@@ -200,6 +200,7 @@ export class SandboxThread {
     if (this.inFlightCount > 0) this.watchQueue();
     this.inFlightCount++;
     this.requests++;
+    this.hostCalls.allowWorkerSpin();
     running.timer = setTimeout(() => this.checkTimeout(running), Math.min(job.timeoutMs, SLOW_JOB_MS));
     const lastEvent = Atomics.load(ctrl, Slot.EVT);
     this.dispatchedEvent = lastEvent;
