@@ -18,6 +18,7 @@ import { createInMemoryFunctions, createInvoker } from '../../src/invoker/index.
 import { silentLogger } from '../../src/observability/index.js';
 import { createHostFunctions } from '../../src/wasm/host/index.js';
 import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
+import { bumpAllocator } from '../../test/fixtures/wasm/wat-parts.js';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 60);
 const calls = Number(process.env['BENCH_CALLS'] ?? 100);
@@ -28,15 +29,7 @@ const loopWat = `
 (module
   (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
   (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 1024))
-  (func (export "alloc") (param $size i32) (result i32)
-    (local $ptr i32) (local $need i32)
-    (local.set $ptr (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
-    (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
-    (if (i32.gt_s (local.get $need) (i32.const 0))
-      (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
-    (local.get $ptr))
+  ${bumpAllocator(1024)}
   (func (export "handler") (param $ptr i32) (param $len i32) (result i64)
     (local $count i32) (local $i i32) (local $start i32) (local $out i64)
     (local.set $i (i32.add (local.get $ptr) (i32.const 1)))

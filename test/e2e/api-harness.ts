@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { startService, type RunningService } from '../../src/main.js';
 import { watToWasm } from '../fixtures/wasm/compile-fixture.js';
+import { bumpAllocator } from '../fixtures/wasm/wat-parts.js';
 
 export interface Harness {
   readonly service: RunningService;
@@ -57,15 +58,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
 
 const allocator = `
   (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 4096))
-  (func (export "alloc") (param $size i32) (result i32)
-    (local $ptr i32) (local $need i32)
-    (local.set $ptr (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
-    (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
-    (if (i32.gt_s (local.get $need) (i32.const 0))
-      (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
-    (local.get $ptr))`;
+  ${bumpAllocator(4096)}`;
 
 const packed = (ptr: string, len: string): string => `(i64.or (i64.shl (i64.extend_i32_u ${ptr}) (i64.const 32)) (i64.extend_i32_u ${len}))`;
 

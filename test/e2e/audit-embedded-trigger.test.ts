@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import type { InvocationRecord } from '../../src/invoker/index.js';
 import { watToWasm } from '../fixtures/wasm/compile-fixture.js';
 import { deploy, request, startHarness, type Harness } from './api-harness.js';
+import { bumpAllocator } from '../fixtures/wasm/wat-parts.js';
 
 /** A guest that runs one fixed db_query and returns its answer. */
 function dbWriterWat(sql: string): string {
@@ -18,16 +19,8 @@ function dbWriterWat(sql: string): string {
   return `(module
     (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
     (memory (export "memory") 1)
-    (global $heap (mut i32) (i32.const 4096))
-    (data (i32.const 16) "${bytes.map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')}")
-    (func (export "alloc") (param $size i32) (result i32)
-      (local $ptr i32) (local $need i32)
-      (local.set $ptr (global.get $heap))
-      (global.set $heap (i32.add (global.get $heap) (local.get $size)))
-      (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
-      (if (i32.gt_s (local.get $need) (i32.const 0))
-        (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
-      (local.get $ptr))
+        (data (i32.const 16) "${bytes.map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')}")
+        ${bumpAllocator(4096)}
     (func (export "handler") (param i32 i32) (result i64)
       (call $db_query (i32.const 16) (i32.const ${bytes.length}))))`;
 }

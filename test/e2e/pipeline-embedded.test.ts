@@ -14,6 +14,7 @@ import { serviceRoleContext } from '../../src/auth/index.js';
 import { createHostFunctions } from '../../src/wasm/host/index.js';
 import { compileFixture, watToWasm } from '../fixtures/wasm/compile-fixture.js';
 import { readValues, waitFor } from '../unit/pipeline/harness.js';
+import { bumpAllocator } from '../fixtures/wasm/wat-parts.js';
 
 /**
  * The embedded default end to end: file event log, PGlite, the event-sourced registry, the real
@@ -28,16 +29,8 @@ function dbWriterWat(sql: string): string {
   return `(module
     (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
     (memory (export "memory") 1)
-    (global $heap (mut i32) (i32.const 4096))
-    (data (i32.const 16) "${bytes}")
-    (func (export "alloc") (param $size i32) (result i32)
-      (local $ptr i32) (local $need i32)
-      (local.set $ptr (global.get $heap))
-      (global.set $heap (i32.add (global.get $heap) (local.get $size)))
-      (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
-      (if (i32.gt_s (local.get $need) (i32.const 0))
-        (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
-      (local.get $ptr))
+        (data (i32.const 16) "${bytes}")
+        ${bumpAllocator(4096)}
     (func (export "handler") (param i32 i32) (result i64)
       (drop (call $db_query (i32.const 16) (i32.const ${request.length})))
       (i64.const 0)))`;

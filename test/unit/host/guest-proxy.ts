@@ -1,4 +1,5 @@
 import { watToWasm } from '../../fixtures/wasm/compile-fixture.js';
+import { bumpAllocator } from '../../fixtures/wasm/wat-parts.js';
 
 /**
  * A guest that forwards its input to one host function and returns the answer, so tests drive
@@ -12,15 +13,7 @@ export const proxyWat = `
   (import "aerodb" "http_fetch" (func $http_fetch (param i32 i32) (result i64)))
   (import "aerodb" "env" (func $env (param i32 i32) (result i64)))
   (memory (export "memory") 1)
-  (global $heap (mut i32) (i32.const 1024))
-  (func (export "alloc") (param $size i32) (result i32)
-    (local $ptr i32) (local $need i32)
-    (local.set $ptr (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (local.get $size)))
-    (local.set $need (i32.sub (i32.shr_u (i32.add (global.get $heap) (i32.const 65535)) (i32.const 16)) (memory.size)))
-    (if (i32.gt_s (local.get $need) (i32.const 0))
-      (then (if (i32.eq (memory.grow (local.get $need)) (i32.const -1)) (then unreachable))))
-    (local.get $ptr))
+  ${bumpAllocator(1024)}
   (func (export "handler") (param $ptr i32) (param $len i32) (result i64)
     (local $op i32) (local $kind i32) (local $start i32) (local $n i32) (local $out i64)
     (local.set $op (i32.sub (i32.load8_u offset=1 (local.get $ptr)) (i32.const 49)))
