@@ -241,18 +241,23 @@ await invoker.ready();
 await functions.deploy('noop', await watToWasm(noopWat), { triggers: [{ type: 'database', table: 'bench', operations: ['INSERT'] }] });
 console.log(`${total.toLocaleString('en-US')} events (${partitions} partitions), latency at ${latencyRate}/s over ${latencyEvents} events, ${loadConfig({}).sandbox.workers} sandbox workers`);
 
+/** One log's phases, side by side: its floor, the pipeline with the sandbox and without it, and the invoker alone. */
+async function measureAll<L extends EventLog>(name: string, title: string, log: L, passthrough: (log: L) => Promise<Result>): Promise<void> {
+  const floor = await passthrough(log);
+  const pipeline = await measurePipeline(name, log, invoker, functions);
+  const bare = await measurePipeline(`${name}, in-process invoker`, log, inProcessInvoker(), functions);
+  const ceiling = await measureInvokerAlone(invoker, total);
+  console.log(title);
+  print([floor, pipeline, bare], floor, pipeline);
+  printCeiling(ceiling, pipeline);
+  console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
+}
+
 const only = process.env['BENCH_ONLY'];
 if (only === undefined || only === 'kafka') {
   const log = await openKafkaEventLog({ brokers, clientId: `bench-pipeline-${run}`, logger: silentLogger() });
   try {
-    const floor = await measureKafkaPassthrough(log);
-    const pipeline = await measurePipeline('kafka', log, invoker, functions);
-    const bare = await measurePipeline('kafka, in-process invoker', log, inProcessInvoker(), functions);
-    const ceiling = await measureInvokerAlone(invoker, total);
-    console.log('Kafka:');
-    print([floor, pipeline, bare], floor, pipeline);
-    printCeiling(ceiling, pipeline);
-    console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
+    await measureAll('kafka', 'Kafka:', log, measureKafkaPassthrough);
   } finally {
     await log.close();
   }
@@ -261,14 +266,7 @@ if (only === undefined || only === 'embedded') {
   const dir = await mkdtemp(join(tmpdir(), 'aerofn-bench-pipeline-'));
   const log = await openEmbeddedEventLog({ dataDir: dir, logger: silentLogger() });
   try {
-    const floor = await measureEmbeddedPassthrough(log);
-    const pipeline = await measurePipeline('embedded', log, invoker, functions);
-    const bare = await measurePipeline('embedded, in-process invoker', log, inProcessInvoker(), functions);
-    const ceiling = await measureInvokerAlone(invoker, total);
-    console.log('Embedded log (fsync on):');
-    print([floor, pipeline, bare], floor, pipeline);
-    printCeiling(ceiling, pipeline);
-    console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
+    await measureAll('embedded', 'Embedded log (fsync on):', log, measureEmbeddedPassthrough);
   } finally {
     await log.close();
     await rm(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import type { EventLog, LogRecord } from '../../src/eventlog/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { createDbQuery } from '../../src/wasm/host/index.js';
 import { callJson, hostContext } from '../unit/host/host-context.js';
+import { captureWorkload } from './capture-workload.js';
 
 const userA = randomUUID();
 const userB = randomUUID();
@@ -197,26 +198,11 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
       it('relays 1,000 inserts, updates and deletes made through db_query in commit order, once each', async () => {
         const s = unique('cap');
         const topic = unique('changes');
-        await db.adminScript(`
-          create schema ${s};
-          grant usage on schema ${s} to authenticated, service_role;
-          create table ${s}.counter (id int primary key, n int not null);
-          insert into ${s}.counter values (1, 0);
-          create table ${s}.items (k text primary key, v int not null default 0, owner uuid default auth.uid());
-          alter table ${s}.items enable row level security;
-          create policy own on ${s}.items for all to authenticated using (owner = auth.uid()) with check (owner = auth.uid());
-          grant select, insert, update, delete on ${s}.items, ${s}.counter to authenticated, service_role;
-        `);
+        const { setupSql, ops } = captureWorkload(s, 'counter');
+        await db.adminScript(setupSql);
         await db.enableChangeCapture(`${s}.counter`);
         await db.enableChangeCapture(`${s}.items`);
         const dbQuery = createDbQuery({ database: db });
-        // Each statement also bumps the counter: its row lock orders the commits, and its
-        // value in the log must then rise by one per transaction.
-        const bump = `with c as (update ${s}.counter set n = n + 1 where id = 1 returning n)`;
-        const ops: Array<{ sql: string; params: unknown[] }> = [];
-        for (let i = 0; i < 400; i += 1) ops.push({ sql: `${bump} insert into ${s}.items (k) select $1 from c`, params: [`k${i}`] });
-        for (let i = 0; i < 400; i += 1) ops.push({ sql: `${bump} update ${s}.items set v = v + 1 from c where k = $1`, params: [`k${i}`] });
-        for (let i = 0; i < 200; i += 1) ops.push({ sql: `${bump} delete from ${s}.items using c where k = $1`, params: [`k${i}`] });
         const relay = createChangeRelay({ database: db, eventLog: log, topic, logger: silentLogger(), batchSize: 128, pollIntervalMs: 5 });
         relay.start(); // relaying while writers write: only committed rows may move
         const context = hostContext({ rls: asA, triggerDepth: 2, deadline: Date.now() + 120_000 });

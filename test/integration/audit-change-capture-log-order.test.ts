@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/observability/index.js';
 import { createDbQuery } from '../../src/wasm/host/index.js';
 import { callJson, hostContext } from '../unit/host/host-context.js';
 import { withDatabase } from './postgres-test-db.js';
+import { captureWorkload } from '../conformance/capture-workload.js';
 
 const user = randomUUID();
 const asUser: RlsContext = { role: 'authenticated', sub: user, claims: { role: 'authenticated', sub: user } };
@@ -26,24 +27,11 @@ async function captureInLogOrder(db: Database, writers: number): Promise<void> {
   try {
     const s = `audit_${randomBytes(4).toString('hex')}`;
     const topic = `${s}.changes`;
-    await db.adminScript(`
-      create schema ${s};
-      grant usage on schema ${s} to authenticated, service_role;
-      create table ${s}.seq (id int primary key, n int not null);
-      insert into ${s}.seq values (1, 0);
-      create table ${s}.items (k text primary key, v int not null default 0, owner uuid default auth.uid());
-      alter table ${s}.items enable row level security;
-      create policy own on ${s}.items for all to authenticated using (owner = auth.uid()) with check (owner = auth.uid());
-      grant select, insert, update, delete on ${s}.items, ${s}.seq to authenticated, service_role;
-    `);
+    const { setupSql, ops } = captureWorkload(s, 'seq');
+    await db.adminScript(setupSql);
     await db.enableChangeCapture(`${s}.seq`);
     await db.enableChangeCapture(`${s}.items`);
     const dbQuery = createDbQuery({ database: db });
-    const bump = `with c as (update ${s}.seq set n = n + 1 where id = 1 returning n)`;
-    const ops: Array<{ sql: string; params: unknown[] }> = [];
-    for (let i = 0; i < 400; i += 1) ops.push({ sql: `${bump} insert into ${s}.items (k) select $1 from c`, params: [`k${i}`] });
-    for (let i = 0; i < 400; i += 1) ops.push({ sql: `${bump} update ${s}.items set v = v + 1 from c where k = $1`, params: [`k${i}`] });
-    for (let i = 0; i < 200; i += 1) ops.push({ sql: `${bump} delete from ${s}.items using c where k = $1`, params: [`k${i}`] });
 
     // Two relays, as two instances of the service on one database would run them.
     const relays = [0, 1].map(() => createChangeRelay({ database: db, eventLog: log, topic, logger: silentLogger(), batchSize: 37, pollIntervalMs: 1 }));

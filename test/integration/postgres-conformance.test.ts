@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../../src/db/index.js';
-import { openEmbeddedEventLog } from '../../src/eventlog/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { databaseSuite } from '../conformance/database.suite.js';
 import { withDatabase } from './postgres-test-db.js';
+import { openTempEmbeddedLog } from '../conformance/capture-workload.js';
 
 databaseSuite('postgres', {
   async open() {
@@ -21,15 +18,5 @@ databaseSuite('postgres', {
       },
     };
   },
-  async openEventLog() {
-    const dataDir = await mkdtemp(join(tmpdir(), 'aerofn-db-log-'));
-    const log = await openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() });
-    return {
-      log,
-      dispose: async () => {
-        await log.close();
-        await rm(dataDir, { recursive: true, force: true });
-      },
-    };
-  },
+  openEventLog: openTempEmbeddedLog,
 });

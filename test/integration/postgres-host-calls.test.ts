@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/observability/index.js';
 import { createHostFunctions } from '../../src/wasm/host/index.js';
 import { dbCall, proxyWasm } from '../unit/host/guest-proxy.js';
 import { testDatabaseUrl } from './postgres-test-db.js';
+import { notesSchemaSql } from '../unit/host/notes-schema.js';
 
 const userA = randomUUID();
 const userB = randomUUID();
@@ -27,16 +28,7 @@ describe('db_query through the real sandbox on PostgreSQL', () => {
 
   before(async () => {
     db = await openDatabase({ config: { database: { url: testDatabaseUrl, poolSize: 4 } }, dataDir: '', logger: silentLogger() });
-    await db.adminScript(`
-      create schema ${schema};
-      grant usage on schema ${schema} to authenticated, service_role;
-      create table ${schema}.notes (id bigserial primary key, owner uuid not null default auth.uid(), body text not null);
-      alter table ${schema}.notes enable row level security;
-      create policy own on ${schema}.notes for all to authenticated using (owner = auth.uid()) with check (owner = auth.uid());
-      grant select, insert, update, delete on ${schema}.notes to authenticated, service_role;
-      grant usage on all sequences in schema ${schema} to authenticated, service_role;
-      insert into ${schema}.notes (owner, body) values ('${userA}', 'a1'), ('${userB}', 'b1');
-    `);
+    await db.adminScript(notesSchemaSql(schema, userA, userB));
     const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
     const functions = createInMemoryFunctions(config.defaults);
     invoker = createInvoker({ functions, hostFunctions: createHostFunctions({ database: db, httpFetchMaxResponseBytes: 1024, environment: {} }), config, logger: silentLogger() });

@@ -10,6 +10,7 @@ import { createInMemoryFunctions, createInvoker, type InvocationRecord, type San
 import { silentLogger } from '../../../src/observability/index.js';
 import { createHostFunctions } from '../../../src/wasm/host/index.js';
 import { dbCall, envCall, fetchCall, proxyWasm } from './guest-proxy.js';
+import { notesSchemaSql } from './notes-schema.js';
 
 const userA = randomUUID();
 const userB = randomUUID();
@@ -31,16 +32,7 @@ describe('host functions through the real sandbox (WAT guest, PGlite)', () => {
 
   before(async () => {
     db = await openDatabase({ config: { database: { url: undefined, poolSize: 1 } }, dataDir: '', inMemory: true, logger: silentLogger() });
-    await db.adminScript(`
-      create schema ${schema};
-      grant usage on schema ${schema} to authenticated, service_role;
-      create table ${schema}.notes (id bigserial primary key, owner uuid not null default auth.uid(), body text not null);
-      alter table ${schema}.notes enable row level security;
-      create policy own on ${schema}.notes for all to authenticated using (owner = auth.uid()) with check (owner = auth.uid());
-      grant select, insert, update, delete on ${schema}.notes to authenticated, service_role;
-      grant usage on all sequences in schema ${schema} to authenticated, service_role;
-      insert into ${schema}.notes (owner, body) values ('${userA}', 'a1'), ('${userB}', 'b1');
-    `);
+    await db.adminScript(notesSchemaSql(schema, userA, userB));
     server = createServer((_req, res) => res.end(JSON.stringify({ hello: 'from loopback' })));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
