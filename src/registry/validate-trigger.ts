@@ -111,11 +111,35 @@ function validateScheduleTrigger(trigger: Record<string, unknown>, where: string
   try {
     CronExpressionParser.parse(cron, { tz: (timezone as string | undefined) ?? 'UTC', strict: false });
   } catch (error) {
-    throw badRequest(`${where}.cron "${cron}" is not a valid cron expression: ${(error as Error).message}`);
+    throw badRequest(`${where}.cron "${cron}" is not a valid cron expression: ${explainCronError(fields, error as Error)}`);
   }
   if (catchUp !== undefined && typeof catchUp !== 'boolean') throw badRequest(`${where}.catchUp must be true or false`);
   const result: { type: 'schedule'; cron: string; timezone?: string; catchUp?: boolean } = { type: 'schedule', cron: fields.join(' ') };
   if (timezone !== undefined) result.timezone = timezone as string;
   if (catchUp !== undefined) result.catchUp = catchUp;
   return result;
+}
+
+const cronFieldNames5 = ['minute', 'hour', 'day of month', 'month', 'day of week'];
+const cronFieldNames6 = ['second', ...cronFieldNames5];
+
+/**
+ * cron-parser says "Constraint error, got value 61 expected range 0-59" without naming the field:
+ * parse each field alone (the others `*`) to find the one at fault and say which it is.
+ */
+function explainCronError(fields: readonly string[], error: Error): string {
+  const names = fields.length === 6 ? cronFieldNames6 : cronFieldNames5;
+  for (const [index, field] of fields.entries()) {
+    const alone = fields.map((f, i) => (i === index ? f : '*')).join(' ');
+    try {
+      CronExpressionParser.parse(alone, { strict: false });
+    } catch (fieldError) {
+      const message = (fieldError as Error).message;
+      const range = /got value (\S+) expected range (\S+)/.exec(message);
+      if (range !== null) return `${names[index]} ${range[1]} out of range ${range[2]}`;
+      return `${names[index]} field "${field}": ${message.replace(/^Constraint error, /, '')}`;
+    }
+  }
+  // Only the combination is wrong, e.g. "0 0 31 2 *" (February never has a 31st).
+  return `${error.message}; fields are ${names.join(', ')}`;
 }

@@ -1,0 +1,14 @@
+export { createScheduler } from './scheduler.js';
+export type { ScheduledJobStatus, Scheduler, SchedulerOptions } from './scheduler.js';
+export { ManualClock, systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { cronSchedule } from './cron-schedule.js';
+export type { CronSchedule } from './cron-schedule.js';
+export { planJob, maxCountedMisses } from './plan-job.js';
+export type { JobPlan, MissedPolicy, SkippedRange } from './plan-job.js';
+export { createGroupLease } from './leader-lease.js';
+export type { GroupLeaseOptions, LeaderLease } from './leader-lease.js';
+export { createSchedulerMetrics } from './scheduler-metrics.js';
+export type { SchedulerMetrics } from './scheduler-metrics.js';
+export { decodeTick, scheduleInvocationId, TickLedger, ticksTopicName } from './tick-record.js';
+export type { TickKind, TickRecord } from './tick-record.js';

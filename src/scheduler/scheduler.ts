@@ -1,0 +1,299 @@
+import { serviceRoleContext } from '../auth/index.js';
+import type { AppendRecord, EventLog } from '../eventlog/index.js';
+import type { InvocationRecord, Invoker } from '../invoker/index.js';
+import type { Logger } from '../observability/index.js';
+import type { Registry, ScheduleEntry } from '../registry/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { cronSchedule, type CronSchedule } from './cron-schedule.js';
+import { createGroupLease, type LeaderLease } from './leader-lease.js';
+import { planJob, type MissedPolicy } from './plan-job.js';
+import type { SchedulerMetrics } from './scheduler-metrics.js';
+import { scheduleInvocationId, TickLedger, ticksTopicName, type TickRecord } from './tick-record.js';
+
+export interface SchedulerOptions {
+  readonly log: EventLog;
+  /** The registry (or anything with its trigger index and change hook): jobs are re-read on every change. */
+  readonly jobs: Pick<Registry, 'triggerIndex' | 'onChange'>;
+  readonly invoker: Pick<Invoker, 'invoke'>;
+  readonly logger: Logger;
+  /** Names this instance in tick records. */
+  readonly instanceId: string;
+  readonly topicPrefix?: string;
+  readonly clock?: Clock;
+  /** Default: the consumer-group lease on the ticks topic (group `<prefix>aerofn-scheduler`). */
+  readonly lease?: LeaderLease;
+  readonly leasePollMs?: number;
+  /** Runs of one job per wake-up when it catches up (default 100). */
+  readonly maxCatchUp?: number;
+  /** How late the latest due time may be and still run without catch-up (default 60 s). */
+  readonly startingDeadlineMs?: number;
+  /** Every invocation record a schedule made (main.ts sends them to `aerofn.invocations`). */
+  readonly onRecord?: (record: InvocationRecord) => void;
+  readonly metrics?: SchedulerMetrics;
+}
+
+export interface ScheduledJobStatus {
+  readonly jobId: string;
+  readonly function: string;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly catchUp: boolean;
+  readonly lastScheduledAt: string | null;
+  readonly nextDueAt: string | null;
+  readonly running: boolean;
+}
+
+export interface Scheduler {
+  readonly topic: string;
+  start(): Promise<void>;
+  /** Stops firing, gives up the lease and waits up to `drainMs` for runs in flight. */
+  stop(drainMs?: number): Promise<void>;
+  isLeader(): boolean;
+  /** Resolves once no wake-up is being processed and no run is in flight. */
+  idle(): Promise<void>;
+  status(): ScheduledJobStatus[];
+}
+
+interface PendingTick {
+  readonly tick: TickRecord;
+  readonly job: ScheduleEntry;
+  readonly dueAt: number;
+}
+
+const RETRY_MS = 1000;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * The cron scheduler (DESIGN §1, §5): the leader wakes at the next due time across all jobs (one
+ * timer), appends a tick per due time to `aerofn.schedule` BEFORE invoking, and runs only the due
+ * times whose tick counted in the ticks fold (see TickLedger). A crash after the tick and before
+ * the invocation loses that run (at most once per due time; the stable invocation id lets a
+ * function make its own effects idempotent). A job whose previous run is still going skips the
+ * due time and records an `overlap` tick (Kubernetes' concurrencyPolicy: Forbid).
+ */
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { log, jobs, invoker, logger, instanceId } = options;
+  const clock = options.clock ?? systemClock;
+  const topic = ticksTopicName(options.topicPrefix);
+  const lease = options.lease ?? createGroupLease({ log, topic, groupId: `${options.topicPrefix ?? ''}aerofn-scheduler`, logger, ...(options.leasePollMs === undefined ? {} : { pollMs: options.leasePollMs }) });
+  const maxCatchUp = options.maxCatchUp ?? 100;
+  const startingDeadlineMs = options.startingDeadlineMs ?? 60_000;
+  const metrics = options.metrics;
+  const ledger = new TickLedger(log, topic);
+  const schedules = new Map<string, CronSchedule | null>();
+  const running = new Map<string, Promise<void>>();
+  const inFlight = new Set<Promise<void>>();
+  let entries: readonly ScheduleEntry[] = [];
+  let leading = false;
+  let stopped = false;
+  let timer: unknown;
+  let cycling: Promise<void> | null = null;
+  let again = false;
+  let unsubscribe: () => void = () => undefined;
+
+  const scheduleOf = (job: ScheduleEntry): CronSchedule | null => {
+    const timezone = job.trigger.timezone ?? 'UTC';
+    const key = `${job.trigger.cron}\u0000${timezone}`;
+    if (!schedules.has(key)) {
+      try {
+        schedules.set(key, cronSchedule(job.trigger.cron, timezone));
+      } catch (error) {
+        // Deploy validation refuses these; a record from an older, laxer version is skipped, loudly.
+        logger.error({ err: error, jobId: job.jobId, cron: job.trigger.cron, timezone }, 'cannot parse this cron expression; the job will not run until it is redeployed');
+        schedules.set(key, null);
+      }
+    }
+    return schedules.get(key) ?? null;
+  };
+
+  /**
+   * The last due time accounted for. Due times before the serving version was deployed never
+   * belong to it: a redeploy with a new cron does not run the new cron's past due times.
+   */
+  const baseline = (job: ScheduleEntry): number => {
+    const deployedAt = Date.parse(job.function.deployedAt);
+    const last = ledger.lastScheduledAt(job.jobId);
+    return Math.max(last ?? Number.NEGATIVE_INFINITY, Number.isFinite(deployedAt) ? deployedAt : clock.now());
+  };
+
+  const policyOf = (job: ScheduleEntry): MissedPolicy => ({ catchUp: job.trigger.catchUp ?? false, maxCatchUp, startingDeadlineMs });
+
+  const tickOf = (job: ScheduleEntry, kind: TickRecord['kind'], dueAt: number, firedAt: number, extra: Partial<TickRecord> = {}): TickRecord => ({
+    kind,
+    jobId: job.jobId,
+    function: job.function.name,
+    version: job.function.version,
+    scheduledAt: iso(dueAt),
+    firedAt: iso(firedAt),
+    invocationId: kind === 'run' ? scheduleInvocationId(job.jobId, dueAt) : null,
+    instance: instanceId,
+    ...extra,
+  });
+
+  const run = async (job: ScheduleEntry, tick: TickRecord, dueAt: number): Promise<void> => {
+    const startedAt = clock.now();
+    metrics?.lag(Math.max(0, startedAt - dueAt) / 1000);
+    try {
+      const record = await invoker.invoke({
+        functionName: job.function.name,
+        payload: JSON.stringify({ timestamp: iso(startedAt), jobId: job.jobId, scheduledAt: tick.scheduledAt }),
+        trigger: 'schedule',
+        rls: serviceRoleContext,
+        invocationId: tick.invocationId ?? scheduleInvocationId(job.jobId, dueAt),
+      });
+      metrics?.count(job.function.name, record.outcome.ok ? 'ok' : record.outcome.error.kind);
+      options.onRecord?.(record);
+    } catch (error) {
+      // NotFound when the function was undeployed between the tick and the call.
+      metrics?.count(job.function.name, (error as { kind?: string }).kind ?? 'error');
+      logger.warn({ err: error, jobId: job.jobId, scheduledAt: tick.scheduledAt }, 'a scheduled run could not be invoked');
+    }
+  };
+
+  /** Runs of one job go one after the other (catch-up), never side by side. */
+  const launch = (pending: PendingTick): void => {
+    const jobId = pending.job.jobId;
+    const previous = running.get(jobId) ?? Promise.resolve();
+    const next = previous.then(() => run(pending.job, pending.tick, pending.dueAt));
+    running.set(jobId, next);
+    inFlight.add(next);
+    void next.finally(() => {
+      inFlight.delete(next);
+      if (running.get(jobId) === next) running.delete(jobId);
+    });
+  };
+
+  const cycle = async (): Promise<void> => {
+    await ledger.catchUp();
+    const now = clock.now();
+    const pending: PendingTick[] = [];
+    for (const job of entries) {
+      const schedule = scheduleOf(job);
+      if (schedule === null) continue;
+      const plan = planJob(schedule, baseline(job), now, policyOf(job));
+      if (plan.skipped !== null) {
+        const { count, countCapped, from, to } = plan.skipped;
+        pending.push({ job, dueAt: to, tick: tickOf(job, 'skipped', to, now, { count, countCapped, from: iso(from) }) });
+      }
+      const busy = running.has(job.jobId);
+      for (const dueAt of plan.runs) pending.push({ job, dueAt, tick: tickOf(job, busy ? 'overlap' : 'run', dueAt, now) });
+    }
+    if (pending.length === 0 || !leading) return;
+    const records: AppendRecord[] = pending.map(({ tick }) => ({ key: tick.jobId, value: JSON.stringify(tick), headers: { 'aerofn-tick': tick.kind } }));
+    const appended = await log.append(topic, records);
+    const byOffset = new Map<number, PendingTick>();
+    appended.forEach((result, i) => byOffset.set(result.offset, pending[i]!));
+    const until = Math.max(...appended.map((r) => r.offset)) + 1;
+    const toRun: PendingTick[] = [];
+    await ledger.catchUp(until, (record, counted) => {
+      const mine = byOffset.get(record.offset);
+      if (mine === undefined) return;
+      const fn = mine.job.function.name;
+      if (!counted) {
+        metrics?.count(fn, 'lost');
+        logger.info({ jobId: mine.job.jobId, scheduledAt: mine.tick.scheduledAt }, 'another instance claimed this due time first; not running it here');
+      } else if (mine.tick.kind === 'run') {
+        toRun.push(mine);
+      } else if (mine.tick.kind === 'skipped') {
+        metrics?.count(fn, 'skipped', mine.tick.count ?? 1);
+        logger.warn({ jobId: mine.job.jobId, count: mine.tick.count, from: mine.tick.from, to: mine.tick.scheduledAt, catchUp: mine.job.trigger.catchUp ?? false }, 'missed due times recorded as skipped');
+      } else {
+        metrics?.count(fn, 'overlap');
+        logger.warn({ jobId: mine.job.jobId, scheduledAt: mine.tick.scheduledAt }, 'the previous run is still going; this due time is skipped (concurrency: forbid)');
+      }
+    });
+    for (const pendingRun of toRun) launch(pendingRun);
+  };
+
+  const arm = (retry: boolean): void => {
+    if (timer !== undefined) clock.cancelTimer(timer);
+    timer = undefined;
+    if (!leading || stopped) return;
+    if (retry) {
+      timer = clock.setTimer(clock.now() + RETRY_MS, kick);
+      return;
+    }
+    let next = Number.POSITIVE_INFINITY;
+    for (const job of entries) {
+      const due = scheduleOf(job)?.nextAfter(baseline(job));
+      if (due !== undefined && due < next) next = due;
+    }
+    if (Number.isFinite(next)) timer = clock.setTimer(next, kick);
+  };
+
+  function kick(): void {
+    if (!leading || stopped) return;
+    if (cycling !== null) {
+      again = true;
+      return;
+    }
+    let failed = false;
+    cycling = (async () => {
+      do {
+        again = false;
+        try {
+          await cycle();
+          failed = false;
+        } catch (error) {
+          failed = true;
+          logger.error({ err: error, topic }, 'scheduler wake-up failed; trying again in a second');
+        }
+      } while (again && leading && !stopped);
+    })().finally(() => {
+      cycling = null;
+      arm(failed);
+    });
+  }
+
+  const refresh = (): void => {
+    entries = jobs.triggerIndex().schedules;
+    kick();
+  };
+
+  return {
+    topic,
+    async start() {
+      await log.ensureTopic({ name: topic, partitions: 1 });
+      entries = jobs.triggerIndex().schedules;
+      unsubscribe = jobs.onChange(refresh);
+      lease.onChange((leader) => {
+        leading = leader;
+        metrics?.leader(leader);
+        if (leader) kick();
+        else arm(false);
+      });
+      await lease.start();
+      logger.info({ topic, jobs: entries.length, leader: lease.isLeader() }, 'scheduler started');
+    },
+    async stop(drainMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      unsubscribe();
+      if (timer !== undefined) clock.cancelTimer(timer);
+      await cycling;
+      await lease.close();
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (bound = setTimeout(resolve, drainMs)))]);
+      clearTimeout(bound);
+    },
+    isLeader: () => leading,
+    async idle() {
+      while (cycling !== null || inFlight.size > 0) await Promise.allSettled([cycling, ...inFlight]);
+    },
+    status: () =>
+      entries.map((job) => {
+        const last = ledger.lastScheduledAt(job.jobId);
+        const next = scheduleOf(job)?.nextAfter(baseline(job));
+        return {
+          jobId: job.jobId,
+          function: job.function.name,
+          cron: job.trigger.cron,
+          timezone: job.trigger.timezone ?? 'UTC',
+          catchUp: job.trigger.catchUp ?? false,
+          lastScheduledAt: last === undefined ? null : iso(last),
+          nextDueAt: next === undefined ? null : iso(next),
+          running: running.has(job.jobId),
+        };
+      }),
+  };
+}
