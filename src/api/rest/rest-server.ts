@@ -8,6 +8,7 @@ import { authenticate, authenticateServiceRole, type Authenticator } from '../au
 import type { FunctionConfigInput, FunctionsService } from '../functions-service.js';
 import { createErrorHandler, errorBody, formatValidationErrors } from './rest-errors.js';
 import { deployBodySchema, nameParamsSchema, type DeployBody } from './schemas.js';
+import { registerTopologyRoutes } from './topology-routes.js';
 
 export interface RestServerOptions {
   readonly service: FunctionsService;
@@ -83,7 +84,7 @@ export function createRestServer(options: RestServerOptions): FastifyInstance {
     const text = await metrics.metrics();
     return reply.type(metrics.contentType).send(text);
   });
-  app.get('/topology.json', async () => await service.topology());
+  registerTopologyRoutes(app, { service, logger });
 
   app.post<{ Body: DeployBody }>('/functions/v1/deploy', { schema: { body: deployBodySchema } }, async (request, reply) => {
     const caller = await authenticateServiceRole(auth, request.headers.authorization, 'deploying a function');
