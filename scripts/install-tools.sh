@@ -5,6 +5,8 @@
 #   helm    — from the Go module proxy, to lint and render helm/aerodb-functions (test/e2e/helm-chart.test.ts).
 #   kcat    — Debian's librdkafka client, to prove our topics hold plain Kafka records
 #             (test/e2e/pipeline-kcat.test.ts).
+#   chromium — Debian's browser, driven by playwright-core to test the /topology page
+#             (test/e2e/topology-page.test.ts; AEROFN_CHROMIUM overrides /usr/bin/chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GRPCURL_VERSION="${GRPCURL_VERSION:-v1.9.3}"
@@ -16,6 +18,13 @@ if ! command -v kcat >/dev/null 2>&1; then
   echo "installing kcat from Debian's packages …"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq kcat >/dev/null; }
+fi
+
+# A browser of your own in AEROFN_CHROMIUM is used as it is; otherwise Debian's at /usr/bin/chromium.
+if [ -z "${AEROFN_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium from Debian's packages (for test/e2e/topology-page.test.ts) …"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
 fi
 
 if ! command -v go >/dev/null 2>&1; then
