@@ -2,7 +2,7 @@ import { serviceRoleContext } from '../auth/index.js';
 import type { AppendRecord, EventLog } from '../eventlog/index.js';
 import type { InvocationRecord, Invoker } from '../invoker/index.js';
 import type { Logger } from '../observability/index.js';
-import type { Registry, ScheduleEntry } from '../registry/index.js';
+import type { Registry, RegistryChange, ScheduleEntry } from '../registry/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { cronSchedule, type CronSchedule } from './cron-schedule.js';
 import { createGroupLease, type LeaderLease } from './leader-lease.js';
@@ -81,6 +81,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const metrics = options.metrics;
   const ledger = new TickLedger(log, topic);
   const schedules = new Map<string, CronSchedule | null>();
+  /** When a function was enabled again, seen live: its disabled period is not "missed". */
+  const enabledAt = new Map<string, number>();
   const running = new Map<string, Promise<void>>();
   const inFlight = new Set<Promise<void>>();
   let entries: readonly ScheduleEntry[] = [];
@@ -113,7 +115,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const baseline = (job: ScheduleEntry): number => {
     const deployedAt = Date.parse(job.function.deployedAt);
     const last = ledger.lastScheduledAt(job.jobId);
-    return Math.max(last ?? Number.NEGATIVE_INFINITY, Number.isFinite(deployedAt) ? deployedAt : clock.now());
+    return Math.max(last ?? Number.NEGATIVE_INFINITY, Number.isFinite(deployedAt) ? deployedAt : clock.now(), enabledAt.get(job.function.name) ?? Number.NEGATIVE_INFINITY);
   };
 
   const policyOf = (job: ScheduleEntry): MissedPolicy => ({ catchUp: job.trigger.catchUp ?? false, maxCatchUp, startingDeadlineMs });
@@ -245,7 +247,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     });
   }
 
-  const refresh = (): void => {
+  const refresh = (change: RegistryChange): void => {
+    if (change.event?.type === 'FunctionEnabled') {
+      const at = Date.parse(change.event.at);
+      if (Number.isFinite(at)) enabledAt.set(change.event.name, at);
+    }
     entries = jobs.triggerIndex().schedules;
     kick();
   };
