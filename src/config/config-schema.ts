@@ -49,6 +49,8 @@ export interface AeroConfig {
     /** AEROFN_INSTANCE_ID: stable across restarts so exactly_once fences a crashed predecessor (loadConfig always sets it). */
     readonly instanceId?: string;
   };
+  /** The cron scheduler (docs/scheduler.md); the instance id is pipeline.instanceId. */
+  readonly scheduler: { readonly enabled: boolean; readonly maxCatchUp: number; readonly startingDeadlineMs: number };
 }
 
 export interface SettingSpec<T> {

@@ -39,6 +39,9 @@ export const settings = {
   lowWatermark: { env: 'AEROFN_PIPELINE_LOW_WATERMARK', description: 'resume the source below this many', default: 250, parse: parsers.integer(0, 1_000_000) },
   instanceId: { env: 'AEROFN_INSTANCE_ID', description: 'stable name of this instance (pipeline transactional id in exactly_once, metrics); keep it across restarts', default: hostname(), defaultText: 'the host name', parse: parsers.string },
   maxTriggerDepth: { env: 'AEROFN_MAX_TRIGGER_DEPTH', description: 'loop guard: deepest chain of function-caused changes', default: 8, parse: parsers.integer(1, 1000) },
+  schedulerEnabled: { env: 'AEROFN_SCHEDULER_ENABLED', description: 'run the cron scheduler (only the instance holding the lease fires; see docs/scheduler.md)', default: true, parse: parsers.boolean },
+  schedulerMaxCatchUp: { env: 'AEROFN_SCHEDULER_MAX_CATCH_UP', description: 'scheduler: most missed runs of one catchUp job run at once; older ones are recorded as skipped', default: 100, parse: parsers.integer(1, 10_000) },
+  schedulerStartingDeadlineMs: { env: 'AEROFN_SCHEDULER_STARTING_DEADLINE_MS', description: 'scheduler: without catchUp, the latest missed due time still runs when at most this late', default: 60_000, parse: parsers.integer(0, 86_400_000) },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 type Settings = typeof settings;
@@ -110,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTriggerDepth: v.maxTriggerDepth,
       instanceId: v.instanceId,
     },
+    scheduler: { enabled: v.schedulerEnabled, maxCatchUp: v.schedulerMaxCatchUp, startingDeadlineMs: v.schedulerStartingDeadlineMs },
   });
 }
 
