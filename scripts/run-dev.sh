@@ -125,6 +125,7 @@ Look around:
   node bin/aerofn.js ls
   node bin/aerofn.js registry history
   node bin/aerofn.js topology
+  $http/topology          # open in a browser: the live stream-topology page (docs/topology.md)
   curl -s $http/metrics | grep aerofn_
   $grpcurl -plaintext $grpc list          # no grpcurl? \`make tools\` puts it in .cache/bin
 
