@@ -130,6 +130,38 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
       await rejectsWith(db.query(`insert into ${s}.notes (id, owner, body) values (1, $1, 'dup')`, [userA], asService), '23505');
     });
 
+    it('answers a failure at commit (a deferred constraint) and keeps nothing of the statement', async () => {
+      const s = unique('deferred');
+      await db.adminScript(`
+        create schema ${s};
+        grant usage on schema ${s} to service_role;
+        create table ${s}.parent (id int primary key);
+        create table ${s}.child (id int primary key, parent int references ${s}.parent (id) deferrable initially deferred);
+        grant select, insert on ${s}.parent, ${s}.child to service_role;
+      `);
+      // The insert itself succeeds; the foreign key is checked only when the transaction commits.
+      await rejectsWith(db.query(`insert into ${s}.child values (1, 99)`, [], asService), '23503');
+      assert.equal((await db.admin(`select count(*)::int as n from ${s}.child`)).rows[0]?.['n'], 0);
+      await db.query(`insert into ${s}.parent values (99)`, [], asService);
+      await db.query(`insert into ${s}.child values (1, 99)`, [], asService);
+      assert.equal((await db.admin(`select count(*)::int as n from ${s}.child`)).rows[0]?.['n'], 1);
+    });
+
+    it('runs each statement with its own caller only: no role or claims carried over between callers or after a failure', async () => {
+      const s = await notesSchema(db);
+      const who = `select current_user::text as role, auth.uid()::text as uid, (select count(*)::int from ${s}.notes) as visible`;
+      for (let i = 0; i < 3; i += 1) {
+        assert.deepEqual((await db.query(who, [], asA)).rows, [{ role: 'authenticated', uid: userA, visible: 1 }]);
+        await rejectsWith(db.query('select 1/0', [], asB), '22012');
+        assert.deepEqual((await db.query(who, [], asB)).rows, [{ role: 'authenticated', uid: userB, visible: 1 }]);
+        assert.deepEqual((await db.query(who, [], asAnon)).rows, [{ role: 'anon', uid: null, visible: 0 }]);
+        assert.deepEqual((await db.query(who, [], asService)).rows, [{ role: 'service_role', uid: null, visible: 2 }]);
+      }
+      const owner = (await db.admin('select current_user::text as role, current_setting($1, true) as claims', ['request.jwt.claims'])).rows[0];
+      assert.notEqual(owner?.['role'], 'authenticated', 'the owner connection is back to its own role');
+      assert.ok(owner?.['claims'] === null || owner?.['claims'] === '', `no claims left on the connection: ${String(owner?.['claims'])}`);
+    });
+
     it('returns the same JSON values on every adapter', async () => {
       const result = await db.query(
         "select 9007199254740993::int8 as big, 1.50::numeric as num, 7::int4 as small, true as flag, " +
