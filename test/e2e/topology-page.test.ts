@@ -187,6 +187,39 @@ describe('the topology page in a real Chromium', () => {
     assert.equal(await page.locator('#nodes-body tr[data-node="invoke"]').getAttribute('class'), 'bad');
   });
 
+  it('streams /topology.json snapshots as server-sent events and refuses a bad interval', async () => {
+    const bad = await request(h, 'GET', '/topology/stream?intervalMs=5');
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.text, /intervalMs must be a whole number of milliseconds from 100 to 60000/);
+
+    const stop = new AbortController();
+    const response = await fetch(`${h.baseUrl}/topology/stream?intervalMs=100`, { signal: stop.signal });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const reader = response.body!.getReader();
+    let text = '';
+    const events: Array<{ event: string; data: string }> = [];
+    while (events.length < 2) {
+      const { value, done } = await reader.read();
+      assert.equal(done, false, `the stream ended early: ${text}`);
+      text += Buffer.from(value).toString('utf8');
+      const blocks = text.split('\n\n');
+      text = blocks.pop() ?? '';
+      for (const block of blocks) {
+        const event = /^event: (.+)$/m.exec(block)?.[1];
+        const data = /^data: (.+)$/m.exec(block)?.[1];
+        if (event !== undefined && data !== undefined) events.push({ event, data });
+      }
+    }
+    stop.abort();
+    for (const { event, data } of events) {
+      assert.equal(event, 'topology');
+      const snapshot = JSON.parse(data) as { nodes: Array<{ name: string }>; description: Described; capturedAt: string };
+      assert.deepEqual(snapshot.nodes.map((node) => node.name), (await described()).subTopologies[0]?.nodes.map((node) => node.name));
+      assert.ok(!Number.isNaN(Date.parse(snapshot.capturedAt)));
+    }
+  });
+
   it('shows the disconnected state when the server goes away, also when polling', async () => {
     polling = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     watch(polling);
