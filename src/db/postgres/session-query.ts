@@ -2,6 +2,7 @@ import pg from 'pg';
 
 /** The parts of pg's Query and Connection we drive; pg documents Query as a Submittable. */
 interface WireConnection {
+  close(config: { type: 'S' | 'P'; name?: string }): void;
   parse(config: { text: string; name?: string; types?: unknown[] }): void;
   bind(config: { portal?: string; statement?: string; values?: unknown[]; binary?: boolean; valueMapper?: (value: unknown) => unknown }): void;
   execute(config: { portal?: string; rows?: number }): void;
@@ -14,12 +15,26 @@ interface QueryInternals {
 }
 type QueryClass = new (config: pg.QueryConfig, values?: unknown[], callback?: (error: Error | null, result: pg.QueryResult) => void) => QueryInternals;
 
+/** The name of the setup statement, prepared once per connection. */
+export const setupStatementName = 'aerofn_session_setup';
+
 /**
- * A guest statement preceded by the session setup, sent as one pipeline: Parse/Bind/Execute of the
+ * Per connection: `ready` once the named setup statement ran on it; `unknown` after a pipeline that
+ * sent its Parse failed before the setup completed (it may or may not exist then, so it is closed
+ * and parsed again — closing a statement that does not exist is not an error).
+ */
+const setupState = new WeakMap<WireConnection, 'ready' | 'unknown'>();
+
+/**
+ * A guest statement preceded by the session setup, sent as one pipeline: Bind/Execute of the
  * setup, Parse/Bind/Describe/Execute of the statement, then one Sync. Everything before a Sync is
  * one implicit transaction, so the setup's transaction-local settings (role, claims, timeout)
  * hold for the statement and end with it — the same as BEGIN … COMMIT in one round trip instead
- * of four. The setup's own rows are dropped; the callback sees only the statement's result.
+ * of four. The setup is a named statement, parsed and planned once per connection (it is always
+ * the same text; only its parameters change), which saves PostgreSQL a parse and plan per call.
+ * Prepared statements are not transactional and guests cannot DEALLOCATE (the statement guard),
+ * so once parsed it stays. The setup's own rows are dropped; the callback sees only the
+ * statement's result.
  */
 export function sessionQuery(
   setup: { readonly text: string; readonly values: readonly (string | null)[] },
@@ -29,10 +44,17 @@ export function sessionQuery(
   const Base = pg.Query as unknown as QueryClass;
   class SessionQuery extends Base {
     private setupDone = false;
+    private connection: WireConnection | undefined;
 
     override prepare(connection: WireConnection): void {
-      connection.parse({ text: setup.text, name: '', types: [] });
-      connection.bind({ portal: '', statement: '', values: [...setup.values], binary: false, valueMapper: (value) => value });
+      this.connection = connection;
+      const state = setupState.get(connection);
+      if (state !== 'ready') {
+        if (state === 'unknown') connection.close({ type: 'S', name: setupStatementName });
+        connection.parse({ text: setup.text, name: setupStatementName, types: [] });
+        setupState.set(connection, 'unknown');
+      }
+      connection.bind({ portal: '', statement: setupStatementName, values: [...setup.values], binary: false, valueMapper: (value) => value });
       connection.execute({ portal: '', rows: 0 });
       super.prepare(connection);
     }
@@ -46,8 +68,12 @@ export function sessionQuery(
     }
 
     override handleCommandComplete(message: unknown, connection: WireConnection): void {
-      if (this.setupDone) super.handleCommandComplete(message, connection);
-      else this.setupDone = true;
+      if (this.setupDone) {
+        super.handleCommandComplete(message, connection);
+        return;
+      }
+      this.setupDone = true;
+      if (this.connection !== undefined) setupState.set(this.connection, 'ready');
     }
   }
   return new SessionQuery({ text: statement.text, values: statement.values, queryMode: 'extended' } as pg.QueryConfig, undefined, callback);
