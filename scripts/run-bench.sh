@@ -7,5 +7,7 @@ names=("$@")
 if [ ${#names[@]} -eq 0 ]; then mapfile -t names < <(find bench -mindepth 2 -maxdepth 2 -name index.ts -printf '%h\n' | xargs -n1 basename | sort); fi
 for name in "${names[@]}"; do
   echo "=== bench/$name ==="
+  # bench/api drives gRPC with ghz (Go, from the Go module proxy); without Go it skips those rows.
+  if [ "$name" = api ]; then bash scripts/install-ghz.sh || true; fi
   node --import tsx --expose-gc "bench/$name/index.ts"
 done

@@ -1,6 +1,6 @@
 export { createRestServer } from './rest/rest-server.js';
 export type { RestServerOptions } from './rest/rest-server.js';
-export { createGrpcServer, grpcServiceName, protoPath } from './grpc/grpc-server.js';
+export { createGrpcServer, grpcServerOptions, grpcServiceName, protoPath } from './grpc/grpc-server.js';
 export type { GrpcServer, GrpcServerOptions } from './grpc/grpc-server.js';
 export { FunctionsApiClient, fromServiceError } from './grpc/grpc-client.js';
 export type {

@@ -65,12 +65,20 @@ function unary<Req, Res>(logger: Logger, handler: (request: Req, metadata: grpc.
   };
 }
 
+/** The grpc-js server options (bench/api's transport floor uses the same). */
+export function grpcServerOptions(maxMessageBytes: number): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+    // Channelz keeps per-call and per-socket counters, call traces and a registry entry per
+    // connection on every call; nothing here serves the channelz service, so it is cost for nothing.
+    'grpc.enable_channelz': 0,
+  };
+}
+
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const { service, auth, logger } = options;
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': options.maxMessageBytes,
-    'grpc.max_send_message_length': options.maxMessageBytes,
-  });
+  const server = new grpc.Server(grpcServerOptions(options.maxMessageBytes));
   const watchers = new Set<grpc.ServerWritableStream<unknown, Topology>>();
   const requireReady = (): void => {
     if (!service.ready()) throw new FunctionError('Unavailable', 'the registry is still catching up with its log; retry shortly (grpc.health.v1 says when)');
