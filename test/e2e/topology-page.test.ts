@@ -214,7 +214,20 @@ describe('the topology page in a real Chromium', () => {
     stop.abort();
     for (const { event, data } of events) {
       assert.equal(event, 'topology');
-      const snapshot = JSON.parse(data) as { nodes: Array<{ name: string }>; description: Described; capturedAt: string };
+      const snapshot = JSON.parse(data) as { nodes: Array<{ name: string; metrics: object }>; description: Described; capturedAt: string };
+      // The fields docs/topology.md documents, no more and no fewer.
+      const keys = (value: object): string[] => Object.keys(value).sort();
+      assert.deepEqual(keys(snapshot), ['capturedAt', 'description', 'nodes']);
+      assert.deepEqual(keys(snapshot.description), ['groupId', 'lag', 'mode', 'state', 'subTopologies', 'text', 'totalLag']);
+      for (const node of snapshot.nodes) {
+        assert.deepEqual(keys(node), ['inputs', 'metrics', 'name', 'type']);
+        assert.deepEqual(keys(node.metrics).filter((key) => !['p50Ms', 'p99Ms'].includes(key)), ['errors', 'in', 'inFlight', 'out']);
+      }
+      for (const sub of snapshot.description.subTopologies) {
+        assert.deepEqual(keys(sub), ['id', 'nodes']);
+        for (const node of sub.nodes) assert.deepEqual(keys(node), ['errors', 'in', 'inFlight', 'kind', 'name', 'out', 'p50Ms', 'p99Ms', 'predecessors', 'successors', 'topics']);
+      }
+      for (const part of snapshot.description.lag) assert.deepEqual(keys(part), ['lag', 'partition', 'topic']);
       assert.deepEqual(snapshot.nodes.map((node) => node.name), (await described()).subTopologies[0]?.nodes.map((node) => node.name));
       assert.ok(!Number.isNaN(Date.parse(snapshot.capturedAt)));
     }
