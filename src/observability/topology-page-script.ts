@@ -166,19 +166,23 @@ export const topologyPageScript = String.raw`
     }
     const before = view.previous;
     const dt = before ? (at - before.at) / 1000 : 0;
+    // A new stream gets a snapshot at once and then the shared ticker's, maybe a few ms apart:
+    // measure rates over at least half an interval, keeping the older baseline until then.
+    const tooSoon = before !== null && dt * 1000 < intervalMs / 2;
     for (const n of nodes) {
+      if (tooSoon) break;
       const old = before && before.byName.get(n.name);
-      if (old && dt > 0) {
+      if (old) {
         // A counter that went down means the server restarted: no rate for that step.
         view.rates.set(n.name, n.in >= old.in ? (n.in - old.in) / dt : null);
         view.rising.set(n.name, n.errors > old.errors);
         view.rates.set(n.name + '>out', n.out >= old.out ? (n.out - old.out) / dt : null);
-      } else if (!old) {
+      } else {
         view.rates.set(n.name, null);
         view.rising.set(n.name, false);
       }
     }
-    if (!before || dt > 0) view.previous = { at, byName: new Map(nodes.map((n) => [n.name, n])) };
+    if (!tooSoon) view.previous = { at, byName: new Map(nodes.map((n) => [n.name, n])) };
 
     const lag = Array.isArray(description.lag) ? description.lag : [];
     const totalLag = typeof description.totalLag === 'number' ? description.totalLag : 0;
