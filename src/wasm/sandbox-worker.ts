@@ -1,6 +1,7 @@
 import { readlinkSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { classifyFailure } from './classify-failure.js';
+import { isErrorAnswer, ReplyWaiter } from './host-reply-wait.js';
 import {
   channelViews,
   HostReply,
@@ -35,7 +36,7 @@ const { ctrl, jobs, times, data, text: dataText } = channelViews(init.channel);
 const port = init.port;
 const available = new Set<HostCallName>(init.availableHostCalls);
 const encoder = new TextEncoder();
-const hostSpinMs = (init.hostSpinMicros ?? 0) / 1000;
+const replyWaiter = new ReplyWaiter(ctrl, (init.hostSpinMicros ?? 0) / 1000);
 
 interface LoadedModule {
   readonly module: WebAssembly.Module;
@@ -170,11 +171,7 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
   Atomics.store(ctrl, Slot.HOST_PENDING, 1);
   Atomics.add(ctrl, Slot.EVT, 1);
   Atomics.notify(ctrl, Slot.EVT);
-  if (hostSpinMs > 0 && Atomics.load(ctrl, Slot.HOST_SPIN) === 1) {
-    const until = performance.now() + hostSpinMs;
-    while (Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply && performance.now() < until);
-  }
-  Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply);
+  replyWaiter.await(hostCallNames.indexOf(name), lastReply);
   drainPort();
 
   const length = ctrl[Slot.HOST_LEN] as number;
@@ -197,12 +194,6 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
   // A refusal ({"error":…}) is an answer the guest may handle; it only explains a trap that follows.
   current.hostFailure = isErrorAnswer(answer) ? `${name} answered ${Buffer.from(answer.subarray(0, 300)).toString('utf8')}` : undefined;
   return toGuest(answer);
-}
-
-function isErrorAnswer(bytes: Uint8Array): boolean {
-  let i = 0;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
-  return bytes[i] === 0x7b && Buffer.from(bytes.subarray(i, i + 9)).toString('latin1').replace(/\s/g, '').startsWith('{"error"');
 }
 
 const sandboxImports: { memory: WebAssembly.Memory | number } = { memory: 0 };

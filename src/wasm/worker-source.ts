@@ -7,14 +7,14 @@ import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
 
 /** The files the worker thread loads, in dependency order; all siblings of this file. */
-const workerFiles = ['sandbox-protocol', 'classify-failure', 'sandbox-worker'] as const;
+const workerFiles = ['sandbox-protocol', 'classify-failure', 'host-reply-wait', 'sandbox-worker'] as const;
 
 let cached: URL | undefined;
 
 /**
  * Where the sandbox worker's code is. Built, it is sandbox-worker.js next to this file. Run from
  * source (tests and benchmarks under tsx), Node 20 does not apply the parent's ESM hooks inside
- * workers, and loading tsx in every worker costs most of a second per (re)start. So the three
+ * workers, and loading tsx in every worker costs most of a second per (re)start. So the
  * worker files are transpiled once per process with the TypeScript compiler (a dev dependency,
  * present wherever .ts sources run) into CommonJS files in the temp directory.
  */
