@@ -259,7 +259,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   return {
     topic,
     async start() {
-      await log.ensureTopic({ name: topic, partitions: 1 });
+      // Kafka may answer a create with a transient error while the partition's leader is elected.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await log.ensureTopic({ name: topic, partitions: 1 });
+          break;
+        } catch (error) {
+          if (attempt >= 3) throw error;
+          logger.warn({ err: error, topic, attempt }, 'creating the ticks topic failed; trying again');
+          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        }
+      }
       entries = jobs.triggerIndex().schedules;
       unsubscribe = jobs.onChange(refresh);
       lease.onChange((leader) => {
