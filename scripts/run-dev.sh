@@ -117,9 +117,10 @@ Notes under row-level security (the insert also fires the database trigger of on
   curl -s $http/functions/v1/notes -H "authorization: Bearer \$USER_TOKEN" -H 'content-type: application/json' -d '{"body":"first note"}'
   curl -s "$http/functions/v1/on-note-insert/invocations?limit=5" -H "authorization: Bearer \$AEROFN_TOKEN"
 
-Scheduled (tick has a cron trigger, every minute in UTC; the cron scheduler is not in this build yet, so run it by hand):
+Scheduled (tick runs every minute, "* * * * *" in UTC, as the service role; docs/scheduler.md):
+  curl -s "$http/functions/v1/tick/invocations?limit=5" -H "authorization: Bearer \$AEROFN_TOKEN"   # its runs, newest first (the first one at the next full minute)
+  curl -s $http/metrics | grep aerofn_schedule
   node bin/aerofn.js get tick
-  node bin/aerofn.js invoke tick '{"timestamp":"now","jobId":"manual","scheduledAt":"now"}'
 
 Look around:
   node bin/aerofn.js ls

@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { openEmbeddedEventLog } from '../../src/eventlog/index.js';
 import type { InvocationRecord } from '../../src/invoker/index.js';
 import { silentLogger } from '../../src/observability/index.js';
@@ -31,6 +32,26 @@ describe('scheduler in the served composition (embedded log)', () => {
     assert.equal(badZone.status, 400);
     assert.match((badZone.body as { error: { message: string } }).error.message, /triggers\[0\]\.timezone must be an IANA time zone/);
     assert.equal((await request(h, 'GET', '/functions/v1/bad-cron', { token: h.tokens.serviceRole })).status, 404, 'nothing was deployed');
+  });
+
+  it('runs the AssemblyScript tick example on a schedule; it reads the payload and returns scheduledAt', async () => {
+    // Built by `make build` (scripts/build-examples.sh); its aerofn.json says every minute, this runs it every second.
+    const wasm = (await readFile(new URL('../../sdk/assemblyscript/build/tick.wasm', import.meta.url))).toString('base64');
+    const deployed = await request(h, 'POST', '/functions/v1/deploy', { token: h.tokens.serviceRole, json: { name: 'tick', wasm, config: { timeoutMs: 2000, memoryMb: 16 }, triggers: [{ type: 'schedule', cron: '* * * * * *', timezone: 'UTC' }] } });
+    assert.equal(deployed.status, 201, deployed.text);
+    let records: InvocationRecord[] = [];
+    await waitFor(async () => {
+      records = ((await request(h, 'GET', '/functions/v1/tick/invocations?limit=5', { token: h.tokens.serviceRole })).body as { invocations: InvocationRecord[] }).invocations;
+      return records.length >= 2;
+    }, 15_000, 'two runs of tick');
+    for (const record of records) {
+      assert.ok(record.outcome.ok, JSON.stringify(record.outcome));
+      const input = JSON.parse(record.input) as { scheduledAt: string; jobId: string; timestamp: string };
+      const output = JSON.parse(record.outcome.ok ? record.outcome.output : 'null') as { scheduledAt: string; jobId: string; timestamp: string };
+      assert.deepEqual([output.scheduledAt, output.jobId, output.timestamp], [input.scheduledAt, 'tick#0', input.timestamp]);
+      assert.ok(record.journal.some((call) => JSON.stringify(call).includes(`tick ${input.scheduledAt}`)), 'it logged its due time');
+    }
+    assert.equal((await request(h, 'DELETE', '/functions/v1/tick', { token: h.tokens.serviceRole })).status, 200);
   });
 
   it('runs an every-second function with the service role; records reach /invocations, aerofn.invocations and ticks', async () => {
