@@ -17,7 +17,7 @@ import { ConfigError, loadConfig, type AeroConfig } from './config/index.js';
 import { createCaptureSync, createChangeRelay, openDatabase, type ChangeRelay, type Database } from './db/index.js';
 import type { EventLog } from './eventlog/index.js';
 import { openEventLog } from './eventlog/index.js';
-import { createInvoker, type InvocationRecord } from './invoker/index.js';
+import { createInvoker, trackInvocations, type InvocationRecord } from './invoker/index.js';
 import { createRootLogger, type Logger } from './observability/index.js';
 import { createPipeline, type Pipeline } from './pipeline/index.js';
 import { createRegistry, defaultRetryPolicy, type Registry } from './registry/index.js';
@@ -182,7 +182,9 @@ export async function startService(options: StartOptions): Promise<RunningServic
       closer.add('scheduler', () => scheduler.stop(config.shutdown.drainTimeoutMs));
     }
 
-    slot.fill(createFunctionsFacade({ registry, invoker, ...(pipeline === undefined ? {} : { pipeline }) }));
+    // REST and gRPC calls are tracked so a drain can record the ones its bound cut off.
+    const apiCalls = trackInvocations(invoker, registry);
+    slot.fill(createFunctionsFacade({ registry, invoker: apiCalls, ...(pipeline === undefined ? {} : { pipeline }) }));
     grpc.setServing(true);
 
     logger.info({ http: `${config.http.host}:${httpPort}`, grpc: `${config.grpc.host}:${grpcPort}`, eventLog: log.kind, database: database.kind, functions: registry.listFunctions().length }, 'aerofn serving');
@@ -198,7 +200,19 @@ export async function startService(options: StartOptions): Promise<RunningServic
       stop(reason = 'stop') {
         stopping ??= (async () => {
           logger.info({ reason }, 'draining: intake stopped, finishing in-flight work');
-          await closeServers();
+          // Both intakes stop at once and share one bound (AEROFN_DRAIN_TIMEOUT_MS): the servers
+          // finish their requests while the pipeline finishes its invocations. Past the bound the
+          // pipeline records what it gave up and leaves those events uncommitted (redelivered).
+          await Promise.all([closeServers(), pipeline?.stop()]);
+          const abandoned = apiCalls.abandon(
+            `the drain bound (${config.shutdown.drainTimeoutMs} ms) passed while it was running`,
+            'the caller\'s connection was closed; it is not retried',
+          );
+          if (abandoned.length > 0) {
+            logger.warn({ abandoned: abandoned.length }, 'API invocations still running at the drain bound were recorded as abandoned');
+            for (const record of abandoned) pipeline?.noteInvocation(record);
+          }
+          await pipeline?.flushNoted();
           await closer.closeAll();
           logger.info('stopped');
         })();

@@ -11,3 +11,7 @@ export { createInvoker } from './invoker.js';
 export type { InvokerOptions, SandboxInvoker } from './invoker.js';
 export { createInMemoryFunctions } from './in-memory-functions.js';
 export type { DeployOptions, InMemoryFunctions } from './in-memory-functions.js';
+export { abandonedRecord, ABANDONED_PREFIX } from './abandoned.js';
+export type { AbandonedInvocation } from './abandoned.js';
+export { trackInvocations } from './tracked-invoker.js';
+export type { TrackedInvoker } from './tracked-invoker.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BehaviorSubject, filter, firstValueFrom, interval, isObservable, map, merge, of, Subject, take, takeUntil, timeout, type Observable, type Subscription as RxSubscription } from 'rxjs';
+import { BehaviorSubject, concat, defer, filter, firstValueFrom, interval, isObservable, map, merge, of, Subject, take, takeUntil, timeout, type Observable, type Subscription as RxSubscription } from 'rxjs';
 import type { AeroConfig } from '../config/index.js';
 import type { EventLog, Subscription } from '../eventlog/index.js';
 import type { InvocationRecord, Invoker } from '../invoker/index.js';
@@ -12,7 +12,8 @@ import { fanOutInvoke } from './operators/fan-out-invoke.js';
 import { flushBatches } from './operators/flush-batches.js';
 import { loopGuard } from './operators/loop-guard.js';
 import { matchTriggers } from './operators/match-triggers.js';
-import { attemptWith } from './invoke-attempt.js';
+import { abandonWith, attemptWith } from './invoke-attempt.js';
+import { InFlightInvocations } from './in-flight.js';
 import { NotedRecords } from './noted-records.js';
 import { RecentInvocations } from './recent-invocations.js';
 import { SinkWriter } from './sink-writer.js';
@@ -70,6 +71,8 @@ export interface Pipeline {
    * pipeline's own database triggers are ignored here: the sinks already wrote them.
    */
   noteInvocation(record: InvocationRecord): void;
+  /** Resolves when every noted record is appended (noteInvocation still works after stop()). */
+  flushNoted(): Promise<void>;
   readonly state: PipelineState;
   /** Resolves when the pipeline fails (exactly_once transaction failure); it stops consuming then. */
   readonly failed: Promise<Error>;
@@ -134,6 +137,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let chain: RxSubscription | undefined;
   const intake = new Subject<LogRecordLike>();
   const intakeDone = new Subject<void>();
+  // Shutdown past the drain bound: in-flight tasks are given up (recorded, not committed).
+  const inFlight = new InFlightInvocations();
+  const giveUp = new Subject<void>();
+  let givingUp = false;
   const paused = new BehaviorSubject<boolean>(false);
   let lastMetricsAt = 0;
   let resolveDrained: () => void = () => undefined;
@@ -191,7 +198,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         decodeRecords(stats.decode),
         loopGuard(config.maxTriggerDepth, stats.loopGuard),
         matchTriggers(() => index, stats.match),
-        fanOutInvoke({ concurrency: config.concurrency, attempt: attemptWith(options.invoker), stats: stats.invoke }),
+        fanOutInvoke({ concurrency: config.concurrency, attempt: attemptWith(options.invoker), stats: stats.invoke, inFlight }),
+        // When the drain bound passes, the invocations still running are cut off and their
+        // records (abandoned) follow the finished ones into the last flush.
+        (completions) => concat(completions.pipe(takeUntil(giveUp)), defer(() => (givingUp ? inFlight.abandon(abandonWith(drainTimeoutMs)) : []))),
         (completions) => merge(completions, interval(Math.max(100, metricsIntervalMs)).pipe(map(() => 'tick' as const), takeUntil(intakeDone))),
         flushBatches((batch) => flush(batch), { lingerMs: flushIntervalMs, maxBatch }),
       )
@@ -267,14 +277,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       paused.next(false);
       intake.complete();
       intakeDone.next();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        drained.then(() => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainTimeoutMs))),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        logger.warn({ inFlight: watermarks.inFlight(), drainTimeoutMs }, 'stop: in-flight invocations did not finish in time; their source records stay uncommitted and will be redelivered');
+      const timedOut = await within(drained, drainTimeoutMs);
+      if (timedOut && state === 'stopping') {
+        // Give up on what still runs: record each such invocation as abandoned (Unavailable),
+        // flush them with everything finished, and commit only the finished prefix: the
+        // abandoned events stay uncommitted and are redelivered after a restart.
+        const tasks = inFlight.size;
+        givingUp = true;
+        giveUp.next();
+        const flushed = !(await within(drained, Math.min(5000, Math.max(1000, drainTimeoutMs))));
+        logger.warn({ tasks, flushed, drainTimeoutMs }, 'stop: in-flight invocations did not finish within the drain bound; recorded them as abandoned, their source records stay uncommitted and will be redelivered');
+        if (!flushed) {
+          chain?.unsubscribe();
+          await writer.commit().catch(() => undefined);
+        }
+      } else if (timedOut) {
         chain?.unsubscribe();
         await writer.commit().catch(() => undefined);
       }
@@ -293,12 +310,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     },
     describeText: () => renderTopology(nodes),
     recentInvocations: (functionName, limit) => recent.list(functionName, limit),
+    flushNoted: () => noted.drain(),
     noteInvocation(record) {
       if (record.trigger === 'database' && record.source !== null) return;
       recent.add(record);
       noted.add({ key: record.function, value: JSON.stringify(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
     },
   };
+}
+
+/** Waits for `promise` up to `ms`; true when the time ran out first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([promise.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms)))]);
+  clearTimeout(timer);
+  return timedOut;
 }
 
 /** Resolves when `predicate` holds for the subject's value, or after `timeoutMs`. */

@@ -30,6 +30,11 @@ export interface FlushBatch {
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+/** Finished records move the watermark; abandoned ones (shutdown) hold it so they are redelivered. */
+function completeWatermarks(watermarks: CommitWatermarks, completions: readonly Completion[]): void {
+  for (const { record, abandoned } of completions) if (abandoned !== true) watermarks.complete(record.topic, record.partition, record.offset);
+}
+
 /**
  * Writes what a batch of completed records caused, then commits the source offsets the
  * watermark allows. at_least_once: outputs are appended first and offsets committed after, so a
@@ -66,7 +71,7 @@ export class SinkWriter {
       if (this.options.mode === 'exactly_once') return await this.flushTransactional(batch, writes);
       await Promise.all(writes.filter(([, records]) => records.length > 0).map(([topic, records]) => this.options.log.append(topic, records)));
       this.settleWrites(writes, started);
-      for (const { record } of batch.completions) watermarks.complete(record.topic, record.partition, record.offset);
+      completeWatermarks(watermarks, batch.completions);
       return await this.commit();
     } catch (error) {
       for (const [, records, stage] of writes) {
@@ -82,7 +87,7 @@ export class SinkWriter {
     const started = performance.now();
     // Marking before the commit is safe: if the transaction fails the pipeline stops (see
     // pipeline.ts), so no later commit can carry these offsets without their outputs.
-    for (const { record } of batch.completions) watermarks.complete(record.topic, record.partition, record.offset);
+    completeWatermarks(watermarks, batch.completions);
     const offsets = watermarks.pending();
     if (offsets.length === 0 && writes.every(([, records]) => records.length === 0)) return [];
     const transaction = await log.beginTransaction(transactionalId);

@@ -46,4 +46,17 @@ export interface Completion {
   readonly record: LogRecordLike;
   readonly invocations: readonly InvocationRecord[];
   readonly deadLetters: readonly DeadLetter[];
+  /**
+   * Set when the record's work was given up at shutdown (the drain bound passed): its records are
+   * written but its offset is not committed, so the event is redelivered after a restart.
+   */
+  readonly abandoned?: true;
+}
+
+/** One (event, function) pair: the unit that is invoked, retried and maybe dead-lettered. */
+export interface InvocationTask {
+  readonly record: LogRecordLike;
+  readonly event: ChangeEvent;
+  readonly fn: FunctionDefinition;
+  readonly invocationId: string;
 }

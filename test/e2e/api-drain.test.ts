@@ -24,6 +24,47 @@ const inserterWat = `(module
   (func (export "handler") (param i32 i32) (result i64)
     (call $db_query (i32.const 16) (i32.const ${insertSql.length}))))`;
 
+/** Spins ~2 s (10^9 loop turns) and answers null: still running when a short drain bound passes. */
+const slowWat = `(module
+  (memory (export "memory") 1)
+    ${bumpAllocator(4096)}
+  (func (export "handler") (param i32 i32) (result i64) (local $i i64)
+    (loop $spin
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br_if $spin (i64.lt_u (local.get $i) (i64.const 1000000000))))
+    (i64.const 0)))`;
+
+interface StoredInvocation {
+  id: string;
+  function: string;
+  input: string;
+  attempt: number;
+  source: { topic: string; partition: number; offset: number } | null;
+  outcome: { ok: true } | { ok: false; error: { kind: string; message: string; details?: { abandoned?: boolean } } };
+}
+
+/** Every record on aerofn.invocations of a (stopped) server's data dir. */
+async function storedInvocations(dataDir: string): Promise<StoredInvocation[]> {
+  const log = await openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() });
+  const out: StoredInvocation[] = [];
+  try {
+    const partitions = await log.partitionCount('aerofn.invocations');
+    for (let partition = 0; partition < partitions; partition++) {
+      for (let offset = 0; ; ) {
+        const records = await log.read('aerofn.invocations', partition, offset, { maxRecords: 1000 });
+        if (records.length === 0) break;
+        for (const record of records) {
+          offset = record.offset + 1;
+          out.push(JSON.parse(record.value!.toString('utf8')) as StoredInvocation);
+        }
+      }
+    }
+  } finally {
+    await log.close();
+  }
+  return out;
+}
+
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const drainTimeoutMs = 3000;
 
@@ -168,6 +209,70 @@ describe('aerofn serve: SIGTERM drains', () => {
     assert.ok(exit.at - second < 1500, `exited ${exit.at - second} ms after the second signal`);
     await stuck;
   });
+  it('records the invocations still running at the drain bound as abandoned and runs their events after a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aerofn-drain-abandon-'));
+    const sqlFile = join(dir, 'schema.sql');
+    await writeFile(sqlFile, 'create table if not exists drain_rows (id bigserial primary key, at timestamptz default now());\ngrant insert, select on drain_rows to anon, authenticated, service_role;\ngrant usage on sequence drain_rows_id_seq to anon, authenticated, service_role;\n');
+    const shortBound = 500;
+    try {
+      const server = await startServer(dir, secret, { AEROFN_INIT_SQL: sqlFile, AEROFN_DRAIN_TIMEOUT_MS: String(shortBound) });
+      const inserter = Buffer.from(await watToWasm(inserterWat, 'inserter.wat')).toString('base64');
+      assert.equal(await post(`${server.baseUrl}/functions/v1/deploy`, { name: 'inserter', wasm: inserter, config: { verifyJwt: false } }, token), 201);
+      const slow = Buffer.from(await watToWasm(slowWat, 'slow.wat')).toString('base64');
+      const trigger = [{ type: 'database', table: 'drain_rows', operations: ['INSERT'] }];
+      assert.equal(await post(`${server.baseUrl}/functions/v1/deploy`, { name: 'slow', wasm: slow, config: { timeoutMs: 120_000 }, triggers: trigger }, token), 201);
+      const rows: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(`${server.baseUrl}/functions/v1/inserter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        assert.equal(response.status, 200);
+        rows.push(Number(((await response.json()) as { rows: Array<{ id: number | string }> }).rows[0]!.id));
+      }
+      // Wait until the pipeline runs the slow function (the invoke node has work in flight).
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const topology = (await (await fetch(`${server.baseUrl}/topology.json`)).json()) as { nodes: Array<{ name: string; metrics: { inFlight: number } }> };
+        if ((topology.nodes.find((node) => node.name === 'invoke')?.metrics.inFlight ?? 0) > 0) break;
+        assert.ok(Date.now() < deadline, 'the pipeline never started the slow function');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      const exit = await server.exited;
+      assert.equal(exit.code, 0, 'a drained stop exits 0');
+      assert.ok(exit.at - signalled < shortBound + 3000, `exited ${exit.at - signalled} ms after SIGTERM (bound ${shortBound} ms)`);
+
+      const before = (await storedInvocations(dir)).filter((record) => record.function === 'slow');
+      const abandoned = before.filter((record) => !record.outcome.ok && record.outcome.error.details?.abandoned === true);
+      assert.ok(abandoned.length > 0, `no abandoned record among ${JSON.stringify(before.map((r) => r.outcome))}`);
+      for (const record of abandoned) {
+        assert.ok(!record.outcome.ok);
+        assert.equal(record.outcome.error.kind, 'Unavailable');
+        assert.match(record.outcome.error.message, /^abandoned at shutdown: the drain bound \(500 ms\) passed while attempt 1 was running; the source event stays uncommitted and is redelivered/);
+        assert.equal(record.attempt, 1);
+        assert.equal(record.source?.topic, 'aerodb.changes');
+        assert.ok(rows.includes((JSON.parse(record.input) as { row: { id: number } }).row.id));
+      }
+
+      // After a restart the abandoned events come again (same invocation ids) and finish.
+      const again = await startServer(dir, secret, { AEROFN_INIT_SQL: sqlFile });
+      const waitUntil = Date.now() + 90_000;
+      let after: StoredInvocation[] = [];
+      for (;;) {
+        const response = await fetch(`${again.baseUrl}/functions/v1/slow/invocations?limit=100`, { headers: { authorization: `Bearer ${token}` } });
+        const listed = ((await response.json()) as { invocations: StoredInvocation[] }).invocations;
+        after = listed.filter((record) => record.outcome.ok);
+        if (rows.every((id) => after.some((record) => (JSON.parse(record.input) as { row: { id: number } }).row.id === id))) break;
+        assert.ok(Date.now() < waitUntil, `rows ${JSON.stringify(rows)} not all processed after the restart: ${after.length} ok records`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      for (const record of abandoned) assert.ok(after.some((done) => done.id === record.id), `abandoned ${record.id} did not run again under the same id`);
+      again.child.kill('SIGTERM');
+      assert.equal((await again.exited).code, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('loses no accepted change event: every row inserted before SIGTERM reaches its database trigger', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aerofn-drain-cdc-'));
     const sqlFile = join(dir, 'schema.sql');

@@ -1,22 +1,15 @@
-import { connect, filter, isObservable, lastValueFrom, map, merge, mergeMap, Observable, of, tap, toArray, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { connect, filter, isObservable, lastValueFrom, map, merge, mergeMap, Observable, of, Subject, takeUntil, tap, toArray, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { ChangeEvent } from '../../triggers/index.js';
-import type { FunctionDefinition } from '../../registry/index.js';
 import { defaultRetryPolicy } from '../../registry/index.js';
-import type { InvocationRecord } from '../../invoker/index.js';
 import { deadLetterOf } from '../records.js';
 import { invocationIdFor } from '../invocation-id.js';
 import type { StageStats } from '../stage-stats.js';
-import type { Completion, DeadLetter, LogRecordLike, Routed } from '../types.js';
+import type { Completion, InvocationTask, LogRecordLike, Routed } from '../types.js';
+import type { InFlightInvocations, Join, Work } from '../in-flight.js';
 import { invokeOrdered } from './invoke-ordered.js';
 import { isRetriable, retryWithBackoff, type AttemptResult } from './retry-backoff.js';
 
-/** One (event, function) pair: the unit that is invoked, retried and maybe dead-lettered. */
-export interface InvocationTask {
-  readonly record: LogRecordLike;
-  readonly event: ChangeEvent;
-  readonly fn: FunctionDefinition;
-  readonly invocationId: string;
-}
+export type { InvocationTask } from '../types.js';
 
 export interface FanOutOptions {
   readonly concurrency: number;
@@ -29,6 +22,8 @@ export interface FanOutOptions {
   readonly scheduler?: SchedulerLike;
   readonly stats?: StageStats;
   readonly now?: () => number;
+  /** Tracks the tasks taken in and not settled, so a shutdown can record what it gives up. */
+  readonly inFlight?: InFlightInvocations;
 }
 
 /** The ordering key of a change: the record key, else table + primary key `id`, else the partition. */
@@ -39,13 +34,6 @@ export function orderingKey(record: LogRecordLike, event: ChangeEvent): string {
   return `${record.topic}/${record.partition}`;
 }
 
-interface Join {
-  pending: number;
-  readonly record: LogRecordLike;
-  readonly invocations: InvocationRecord[];
-  readonly deadLetters: DeadLetter[];
-}
-
 /**
  * Fans a matched event out to every function it triggers, runs the invocations with bounded
  * concurrency and per-(function, key) order, retries them, and emits one Completion per source
@@ -54,8 +42,21 @@ interface Join {
 export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, Completion> {
   const now = options.now ?? Date.now;
   const stats = options.stats;
+  const inFlight = options.inFlight;
   return (source) =>
-    source.pipe(
+    new Observable<Completion>((subscriber) => {
+      // Retries that went down the Promise path cannot be unsubscribed: this cuts their backoff
+      // timers (and further attempts) off when the pipeline unsubscribes (a stop past its bound).
+      const torn = new Subject<void>();
+      const inner = run(source, torn).subscribe(subscriber);
+      return () => {
+        torn.next();
+        inner.unsubscribe();
+      };
+    });
+
+  function run(source: Observable<Routed>, torn: Subject<void>): Observable<Completion> {
+    return source.pipe(
       connect((shared) =>
         merge(
           shared.pipe(
@@ -68,14 +69,16 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
           shared.pipe(
             // One task per (event, function), emitted in place: no Observable or array per event.
             (matched: Observable<Routed>) =>
-              new Observable<{ readonly join: Join; readonly task: InvocationTask }>((subscriber) =>
+              new Observable<Work>((subscriber) =>
                 matched.subscribe({
                   next: (item) => {
                     if (item.kind !== 'matched') return;
                     const join: Join = { pending: item.functions.length, record: item.record, invocations: [], deadLetters: [] };
                     const { record, event } = item;
                     for (const fn of item.functions) {
-                      subscriber.next({ join, task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) } });
+                      const work: Work = { join, task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) }, attempt: 0, startedAt: 0, finished: null };
+                      inFlight?.add(work);
+                      subscriber.next(work);
                     }
                   },
                   error: (error: unknown) => subscriber.error(error),
@@ -83,26 +86,28 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
                 }),
               ),
             invokeOrdered(
-              ({ join, task }): ObservableInput<Completion | null> => {
+              (work): ObservableInput<Completion | null> => {
                 if (stats !== undefined) stats.in += 1;
                 const started = now();
-                const first = options.attempt(task, 1);
+                work.attempt = 1;
+                work.startedAt = started;
+                const first = options.attempt(work.task, 1);
                 if (first instanceof Promise) {
                   return first.then((result) => {
-                    const next = afterFirst(join, task, started, result);
-                    return isObservable(next) ? lastValueFrom(next) : next;
+                    const next = afterFirst(work, started, result);
+                    return isObservable(next) ? lastValueFrom(next.pipe(takeUntil(torn)), { defaultValue: null }) : next;
                   });
                 }
                 return first.pipe(
                   mergeMap((result) => {
-                    const next = afterFirst(join, task, started, result);
+                    const next = afterFirst(work, started, result);
                     return isObservable(next) ? next : of(next);
                   }),
                 );
               },
               {
                 concurrency: options.concurrency,
-                keyOf: ({ task }) => `${task.fn.name}\u0000${orderingKey(task.record, task.event)}`,
+                keyOf: ({ task }: Work) => `${task.fn.name}\u0000${orderingKey(task.record, task.event)}`,
                 onActive: (active) => {
                   if (stats !== undefined) stats.inFlight = active;
                 },
@@ -113,22 +118,33 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
         ),
       ),
     );
+  }
 
   /** Most invocations succeed at once: only a failure pays for the retry machinery. */
-  function afterFirst(join: Join, task: InvocationTask, started: number, first: AttemptResult): Observable<Completion | null> | Completion | null {
+  function afterFirst(work: Work, started: number, first: AttemptResult): Observable<Completion | null> | Completion | null {
     if (first.error !== null && stats !== undefined) stats.errors += 1;
+    const { task } = work;
     const policy = task.fn.config.retry ?? defaultRetryPolicy;
-    if (first.error === null || !isRetriable(first.error) || policy.maxAttempts <= 1) return settle(join, task, [first], started);
-    return retryWithBackoff((n) => (n === 1 ? of(first) : options.attempt(task, n)), policy, options.scheduler).pipe(
+    if (first.error === null || !isRetriable(first.error) || policy.maxAttempts <= 1) return settle(work, [first], started);
+    const finished: AttemptResult[] = (work.finished = []);
+    const attempt = (n: number): Observable<AttemptResult> | Promise<AttemptResult> => {
+      work.attempt = n;
+      work.startedAt = now();
+      return options.attempt(task, n);
+    };
+    return retryWithBackoff((n) => (n === 1 ? of(first) : attempt(n)), policy, options.scheduler).pipe(
       tap((result) => {
+        finished.push(result);
         if (result.attempt > 1 && result.error !== null && stats !== undefined) stats.errors += 1;
       }),
       toArray(),
-      map((results) => settle(join, task, results, started)),
+      map((results) => settle(work, results, started)),
     );
   }
 
-  function settle(join: Join, task: InvocationTask, results: readonly AttemptResult[], started: number): Completion | null {
+  function settle(work: Work, results: readonly AttemptResult[], started: number): Completion | null {
+    const { join, task } = work;
+    if (inFlight !== undefined && !inFlight.settle(work)) return null; // given up at shutdown, already recorded
     for (const result of results) if (result.record !== null) join.invocations.push(result.record);
     const last = results[results.length - 1];
     if (stats !== undefined) stats.observe(now() - started);

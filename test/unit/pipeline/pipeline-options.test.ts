@@ -86,7 +86,7 @@ describe('pipeline settings', () => {
     assert.deepEqual(invoker.calls.map((c) => c.functionName), ['first', 'second']);
   });
 
-  it('stops within the drain bound and leaves an unfinished record uncommitted for redelivery', async () => {
+  it('stops within the drain bound, records the unfinished invocation as abandoned and leaves its record uncommitted for redelivery', async () => {
     const prefix = uniquePrefix();
     const changes = `${prefix}aerodb.changes`;
     const invoker = scriptedInvoker({ hang: (request) => (JSON.parse(request.payload).row.id === 2 ? new Promise(() => undefined) : { output: 'null' }) });
@@ -100,7 +100,45 @@ describe('pipeline settings', () => {
     assert.ok(Date.now() - began < 2000, `stop took ${Date.now() - began} ms`);
     assert.equal(await committed(`${prefix}g`, changes), 1, 'offset 1 (the hung record) is the commit point');
     const records = await readValues<InvocationRecord>(log, pipeline.topics.invocations);
-    assert.deepEqual(records.map((r) => r.source?.offset).sort(), [0, 2]);
+    assert.deepEqual(records.map((r) => r.source?.offset).sort(), [0, 1, 2]);
+    const abandoned = records.find((r) => r.source?.offset === 1);
+    assert.equal(abandoned?.outcome.ok, false);
+    assert.ok(abandoned !== undefined && !abandoned.outcome.ok);
+    assert.equal(abandoned.outcome.error.kind, 'Unavailable');
+    assert.deepEqual(abandoned.outcome.error.details, { abandoned: true });
+    assert.match(abandoned.outcome.error.message, /^abandoned at shutdown: the drain bound \(300 ms\) passed while attempt 1 was running; .*redelivered/);
+    assert.equal(abandoned.attempt, 1);
+    assert.equal(abandoned.id, invoker.calls[1]?.invocationId);
+    assert.deepEqual(JSON.parse(abandoned.input).row, { id: 2 });
+    assert.deepEqual(abandoned.source, { topic: changes, partition: 0, offset: 1 });
+
+    // After a restart the abandoned event comes again (same invocation id) and is committed.
+    const again = scriptedInvoker({ hang: () => ({ output: 'null' }) });
+    const second = createPipeline({ log, invoker: again, functions: [functionDef('hang', [{ type: 'database', table: 't', operations: ['INSERT'] }])], config: pipelineConfig({ groupId: `${prefix}g` }), topicPrefix: prefix, logger: silentLogger() });
+    await second.start();
+    await waitFor(async () => (await committed(`${prefix}g`, changes)) === 3, 10_000, 'all three committed after the restart');
+    await second.stop();
+    assert.equal(again.calls[0]?.invocationId, abandoned.id);
+    assert.deepEqual(again.calls.map((c) => c.source?.offset), [1, 2]);
+  });
+
+  it('abandons a task waiting for its retry backoff with the finished attempts recorded', async () => {
+    const prefix = uniquePrefix();
+    const changes = `${prefix}aerodb.changes`;
+    const invoker = scriptedInvoker({ flaky: () => ({ error: 'Timeout' }) });
+    const fn = functionDef('flaky', [{ type: 'database', table: 't', operations: ['INSERT'] }], { maxAttempts: 5, initialBackoffMs: 60_000, maxBackoffMs: 60_000 });
+    const pipeline = createPipeline({ log, invoker, functions: [fn], config: pipelineConfig({ groupId: `${prefix}g` }), topicPrefix: prefix, logger: silentLogger(), drainTimeoutMs: 200 });
+    await pipeline.start();
+    await log.append(changes, [{ key: 'a', value: insert('t', 1).value }]);
+    await waitFor(() => invoker.calls.length === 1, 10_000, 'first attempt');
+    await sleep(50);
+    await pipeline.stop();
+    assert.equal(await committed(`${prefix}g`, changes), 0);
+    const records = await readValues<InvocationRecord>(log, pipeline.topics.invocations);
+    assert.deepEqual(records.map((r) => [r.attempt, r.outcome.ok ? 'ok' : r.outcome.error.kind]), [[1, 'Timeout'], [2, 'Unavailable']]);
+    assert.ok(records[1] !== undefined && !records[1].outcome.ok);
+    assert.match(records[1].outcome.error.message, /before attempt 2 \(waiting for its retry backoff\) started/);
+    assert.equal((await readValues(log, pipeline.topics.dlq)).length, 0, 'no dead letter: the event is redelivered');
   });
 
   it('lists recent invocations newest first, up to the limit, and records outside invocations', async () => {
