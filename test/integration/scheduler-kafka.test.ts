@@ -9,6 +9,7 @@ const brokers = (process.env['AEROFN_TEST_KAFKA_BROKERS'] ?? '127.0.0.1:9092').s
 schedulerConformanceSuite('kafka', async () => ({
   prefix: `t-${randomUUID().slice(0, 8)}.`,
   concurrent: true,
+  childEnv: { AEROFN_TEST_KAFKA_BROKERS: brokers.join(','), SCHED_DATA_DIR: '' },
   open: (instance) => openKafkaEventLog({ brokers, clientId: `scheduler-test-${instance}`, logger: silentLogger() }),
   cleanup: async () => undefined,
 }));

@@ -13,6 +13,7 @@ schedulerConformanceSuite('embedded', async () => {
   return {
     prefix: '',
     concurrent: false,
+    childEnv: { SCHED_DATA_DIR: dataDir },
     open: () => openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() }),
     cleanup: () => rm(dataDir, { recursive: true, force: true }),
   };
