@@ -365,5 +365,9 @@ for (;;) {
     const until = performance.now() + spinMs;
     while (Atomics.load(ctrl, Slot.REQ) === consumed && performance.now() < until);
   }
+  // Say we sleep before the last look at REQ (both sequentially consistent): a request stored
+  // after this store sees SLEEPING and notifies; one stored before it is seen by the wait.
+  Atomics.store(ctrl, Slot.SLEEPING, 1);
   Atomics.wait(ctrl, Slot.REQ, consumed);
+  Atomics.store(ctrl, Slot.SLEEPING, 0);
 }
