@@ -1,6 +1,9 @@
 export { createRestServer } from './rest/rest-server.js';
 export type { RestServerOptions } from './rest/rest-server.js';
 export { createGrpcServer, grpcServerOptions, grpcServiceName, protoPath } from './grpc/grpc-server.js';
+export { frameMessage, installFastUnary } from './grpc/fast-unary.js';
+export { frameInvokeResponse } from './grpc/invoke-frame.js';
+export type { FastUnaryMethod, FastUnaryOptions } from './grpc/fast-unary.js';
 export type { GrpcServer, GrpcServerOptions } from './grpc/grpc-server.js';
 export { FunctionsApiClient, fromServiceError } from './grpc/grpc-client.js';
 export type {

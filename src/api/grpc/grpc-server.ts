@@ -5,9 +5,17 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { FunctionError, toFunctionError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
-import { FunctionsService as functionsDefinition, type FunctionsServer, type Topology } from '../../gen/aerodb/functions/v1/functions.js';
+import {
+  FunctionsService as functionsDefinition,
+  InvokeRequest,
+  type InvokeResponse,
+  type FunctionsServer,
+  type Topology,
+} from '../../gen/aerodb/functions/v1/functions.js';
 import { authenticate, authenticateServiceRole, type Authenticator } from '../authenticate.js';
 import type { FunctionsService } from '../functions-service.js';
+import { installFastUnary, type FastUnaryMethod } from './fast-unary.js';
+import { frameInvokeResponse } from './invoke-frame.js';
 import { fixMapEntryNames } from './reflection-descriptors.js';
 import { fromProtoConfig, fromProtoTrigger, toFunctionInfo, toProtoRegistryEvent, toProtoTopology } from './grpc-convert.js';
 
@@ -84,6 +92,35 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     if (!service.ready()) throw new FunctionError('Unavailable', 'the registry is still catching up with its log; retry shortly (grpc.health.v1 says when)');
   };
 
+  const invoke = async (request: InvokeRequest, authorizationValue: string | undefined): Promise<InvokeResponse> => {
+    requireReady();
+    const definition = service.get(request.name);
+    const rls = await authenticate(auth, authorizationValue, { optional: !definition.config.verifyJwt });
+    const payload = request.payload.trim() === '' ? 'null' : request.payload;
+    try {
+      JSON.parse(payload);
+    } catch (error) {
+      throw new FunctionError('BadRequest', `payload is not JSON: ${(error as Error).message}`);
+    }
+    const record = await service.invoke({ functionName: definition.name, payload, trigger: 'grpc', rls });
+    if (!record.outcome.ok) {
+      const error = FunctionError.fromJSON(record.outcome.error);
+      throw new FunctionError(error.kind, error.message, { details: { invocationId: record.id } });
+    }
+    return { invocationId: record.id, version: record.version, output: record.outcome.output === '' ? 'null' : record.outcome.output, durationMs: record.durationMs };
+  };
+  // Invoke is the hot call: plain unary requests skip grpc-js' per-call machinery (fast-unary.ts).
+  const fastInvoke: FastUnaryMethod<InvokeRequest, InvokeResponse> = {
+    decode: (bytes) => InvokeRequest.decode(bytes),
+    frame: frameInvokeResponse,
+    handle: (request, authorizationValue) =>
+      invoke(request, authorizationValue).catch((error: unknown) => {
+        if (!(error instanceof FunctionError)) logger.error({ err: error }, 'gRPC call failed');
+        throw error;
+      }),
+  };
+  const fastMethods = new Map([[`/${grpcServiceName}/Invoke`, fastInvoke as FastUnaryMethod<never, never>]]);
+
   const implementation: FunctionsServer = {
     deploy: unary(logger, async (request, metadata) => {
       const caller = await authenticateServiceRole(auth, authorization(metadata), 'deploying a function');
@@ -116,23 +153,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       const removed = await service.undeploy({ name: request.name, caller, ...(request.expectedVersion === undefined ? {} : { expectedVersion: request.expectedVersion }) });
       return { name: removed.name, version: removed.version };
     }),
-    invoke: unary(logger, async (request, metadata) => {
-      requireReady();
-      const definition = service.get(request.name);
-      const rls = await authenticate(auth, authorization(metadata), { optional: !definition.config.verifyJwt });
-      const payload = request.payload.trim() === '' ? 'null' : request.payload;
-      try {
-        JSON.parse(payload);
-      } catch (error) {
-        throw new FunctionError('BadRequest', `payload is not JSON: ${(error as Error).message}`);
-      }
-      const record = await service.invoke({ functionName: definition.name, payload, trigger: 'grpc', rls });
-      if (!record.outcome.ok) {
-        const error = FunctionError.fromJSON(record.outcome.error);
-        throw new FunctionError(error.kind, error.message, { details: { invocationId: record.id } });
-      }
-      return { invocationId: record.id, version: record.version, output: record.outcome.output === '' ? 'null' : record.outcome.output, durationMs: record.durationMs };
-    }),
+    invoke: unary(logger, (request, metadata) => invoke(request, authorization(metadata))),
     describeTopology: unary(logger, async (_request, metadata) => {
       await authenticate(auth, authorization(metadata));
       return toProtoTopology(await service.topology());
@@ -189,8 +210,14 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     listen: (host, port) =>
       new Promise<number>((resolve, reject) => {
         server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
-          if (error !== null) reject(new FunctionError('Unavailable', `cannot listen for gRPC on ${host}:${port}: ${error.message}; set AEROFN_GRPC_PORT to a free port`));
-          else resolve(boundPort);
+          if (error !== null) {
+            reject(new FunctionError('Unavailable', `cannot listen for gRPC on ${host}:${port}: ${error.message}; set AEROFN_GRPC_PORT to a free port`));
+            return;
+          }
+          if (installFastUnary(server, { methods: fastMethods, maxMessageBytes: options.maxMessageBytes, toStatus: toServiceError }) === 0) {
+            logger.warn('the gRPC fast path for Invoke is off: this grpc-js version keeps its HTTP/2 servers elsewhere; calls take the grpc-js path');
+          }
+          resolve(boundPort);
         });
       }),
     setServing(serving) {
