@@ -21,7 +21,7 @@ import { createInvoker, trackInvocations, type InvocationRecord } from './invoke
 import { createRootLogger, type Logger } from './observability/index.js';
 import { createPipeline, type Pipeline } from './pipeline/index.js';
 import { createRegistry, defaultRetryPolicy, type Registry } from './registry/index.js';
-import { createScheduler, createSchedulerMetrics } from './scheduler/index.js';
+import { createScheduler, createSchedulerMetrics, type Scheduler } from './scheduler/index.js';
 import { validateModule } from './wasm/index.js';
 import { createHostFunctions } from './wasm/host/index.js';
 
@@ -163,9 +163,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
     }
 
     // Cron schedules (docs/scheduler.md): every instance runs one; only the lease holder fires.
+    let scheduler: Scheduler | undefined;
     if (config.scheduler.enabled) {
       const sink = pipeline;
-      const scheduler = createScheduler({
+      scheduler = createScheduler({
         log,
         jobs: registry,
         invoker,
@@ -174,12 +175,14 @@ export async function startService(options: StartOptions): Promise<RunningServic
         topicPrefix: config.eventLog.topicPrefix,
         maxCatchUp: config.scheduler.maxCatchUp,
         startingDeadlineMs: config.scheduler.startingDeadlineMs,
+        tickRetentionMs: config.scheduler.tickRetentionMs,
         metrics: createSchedulerMetrics(),
         // Schedule runs reach aerofn.invocations and the recent list like REST invocations do.
         ...(sink === undefined ? {} : { onRecord: (record: InvocationRecord) => sink.noteInvocation(record) }),
       });
-      await scheduler.start();
-      closer.add('scheduler', () => scheduler.stop(config.shutdown.drainTimeoutMs));
+      const started = scheduler;
+      await started.start();
+      closer.add('scheduler', () => started.stop(config.shutdown.drainTimeoutMs));
     }
 
     // REST and gRPC calls are tracked so a drain can record the ones its bound cut off.
@@ -203,7 +206,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
           // Both intakes stop at once and share one bound (AEROFN_DRAIN_TIMEOUT_MS): the servers
           // finish their requests while the pipeline finishes its invocations. Past the bound the
           // pipeline records what it gave up and leaves those events uncommitted (redelivered).
-          await Promise.all([closeServers(), pipeline?.stop()]);
+          await Promise.all([closeServers(), pipeline?.stop(), scheduler?.stop(config.shutdown.drainTimeoutMs)]);
           const abandoned = apiCalls.abandon(
             `the drain bound (${config.shutdown.drainTimeoutMs} ms) passed while it was running`,
             'the caller\'s connection was closed; it is not retried',

@@ -50,7 +50,7 @@ export interface AeroConfig {
     readonly instanceId?: string;
   };
   /** The cron scheduler (docs/scheduler.md); the instance id is pipeline.instanceId. */
-  readonly scheduler: { readonly enabled: boolean; readonly maxCatchUp: number; readonly startingDeadlineMs: number };
+  readonly scheduler: { readonly enabled: boolean; readonly maxCatchUp: number; readonly startingDeadlineMs: number; readonly tickRetentionMs: number };
 }
 
 export interface SettingSpec<T> {

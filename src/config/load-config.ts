@@ -42,6 +42,7 @@ export const settings = {
   schedulerEnabled: { env: 'AEROFN_SCHEDULER_ENABLED', description: 'run the cron scheduler (only the instance holding the lease fires; see docs/scheduler.md)', default: true, parse: parsers.boolean },
   schedulerMaxCatchUp: { env: 'AEROFN_SCHEDULER_MAX_CATCH_UP', description: 'scheduler: most missed runs of one catchUp job run at once; older ones are recorded as skipped', default: 100, parse: parsers.integer(1, 10_000) },
   schedulerStartingDeadlineMs: { env: 'AEROFN_SCHEDULER_STARTING_DEADLINE_MS', description: 'scheduler: without catchUp, the latest missed due time still runs when at most this late', default: 60_000, parse: parsers.integer(0, 86_400_000) },
+  schedulerTickRetentionMs: { env: 'AEROFN_SCHEDULER_TICK_RETENTION_MS', description: 'scheduler: delete ticks older than this when creating aerofn.schedule (hourly checkpoints keep each job\'s last run); 0 = keep all', default: 7 * 86_400_000, parse: parsers.integer(0, 3650 * 86_400_000) },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 type Settings = typeof settings;
@@ -113,7 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTriggerDepth: v.maxTriggerDepth,
       instanceId: v.instanceId,
     },
-    scheduler: { enabled: v.schedulerEnabled, maxCatchUp: v.schedulerMaxCatchUp, startingDeadlineMs: v.schedulerStartingDeadlineMs },
+    scheduler: { enabled: v.schedulerEnabled, maxCatchUp: v.schedulerMaxCatchUp, startingDeadlineMs: v.schedulerStartingDeadlineMs, tickRetentionMs: v.schedulerTickRetentionMs },
   });
 }
 

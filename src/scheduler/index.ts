@@ -10,5 +10,5 @@ export { createGroupLease } from './leader-lease.js';
 export type { GroupLeaseOptions, LeaderLease } from './leader-lease.js';
 export { createSchedulerMetrics } from './scheduler-metrics.js';
 export type { SchedulerMetrics } from './scheduler-metrics.js';
-export { decodeTick, scheduleInvocationId, TickLedger, ticksTopicName } from './tick-record.js';
+export { checkpointJobId, decodeTick, scheduleInvocationId, TickLedger, ticksTopicName } from './tick-record.js';
 export type { TickKind, TickRecord } from './tick-record.js';

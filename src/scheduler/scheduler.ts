@@ -8,7 +8,7 @@ import { cronSchedule, type CronSchedule } from './cron-schedule.js';
 import { createGroupLease, type LeaderLease } from './leader-lease.js';
 import { planJob, type MissedPolicy } from './plan-job.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
-import { scheduleInvocationId, TickLedger, ticksTopicName, type TickRecord } from './tick-record.js';
+import { checkpointJobId, scheduleInvocationId, TickLedger, ticksTopicName, type TickRecord } from './tick-record.js';
 
 export interface SchedulerOptions {
   readonly log: EventLog;
@@ -27,6 +27,12 @@ export interface SchedulerOptions {
   readonly maxCatchUp?: number;
   /** How late the latest due time may be and still run without catch-up (default 60 s). */
   readonly startingDeadlineMs?: number;
+  /**
+   * Delete ticks older than this (the ticks topic's retention; undefined or 0 = keep them all).
+   * A leader writes a checkpoint of every job's last due time every hour (or a quarter of the
+   * retention, if shorter), so a new leader reads only the last two intervals of ticks.
+   */
+  readonly tickRetentionMs?: number;
   /** Every invocation record a schedule made (main.ts sends them to `aerofn.invocations`). */
   readonly onRecord?: (record: InvocationRecord) => void;
   readonly metrics?: SchedulerMetrics;
@@ -61,6 +67,9 @@ interface PendingTick {
 }
 
 const RETRY_MS = 1000;
+const HOUR_MS = 3_600_000;
+/** A checkpoint this long after the start of the read window proves its writer saw everything older (append and clock skew). */
+const CHECKPOINT_MARGIN_MS = 60_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
@@ -80,6 +89,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const startingDeadlineMs = options.startingDeadlineMs ?? 60_000;
   const metrics = options.metrics;
   const ledger = new TickLedger(log, topic);
+  const retentionMs = options.tickRetentionMs !== undefined && options.tickRetentionMs > 0 ? options.tickRetentionMs : undefined;
+  const checkpointEveryMs = Math.max(60_000, Math.min(HOUR_MS, retentionMs === undefined ? HOUR_MS : Math.floor(retentionMs / 4)));
+  let bootstrapped = false;
+  let lastCheckpointAt = Number.NEGATIVE_INFINITY;
   const schedules = new Map<string, CronSchedule | null>();
   /** When a function was enabled again, seen live: its disabled period is not "missed". */
   const enabledAt = new Map<string, number>();
@@ -166,7 +179,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const cycle = async (): Promise<void> => {
-    await ledger.catchUp();
+    if (!bootstrapped) {
+      // A new leader: what the last one knew, from its latest checkpoint on (or the whole topic).
+      const began = clock.now();
+      const read = await ledger.bootstrap(began - 2 * checkpointEveryMs - CHECKPOINT_MARGIN_MS, CHECKPOINT_MARGIN_MS);
+      bootstrapped = true;
+      lastCheckpointAt = Number.NEGATIVE_INFINITY;
+      logger.info({ topic, read, fromOffset: read === 'window' ? undefined : 0, throughOffset: ledger.position }, 'scheduler read the ticks of the previous leaders');
+    } else {
+      await ledger.catchUp();
+    }
     const now = clock.now();
     const pending: PendingTick[] = [];
     for (const job of entries) {
@@ -180,11 +202,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const busy = running.has(job.jobId);
       for (const dueAt of plan.runs) pending.push({ job, dueAt, tick: tickOf(job, busy ? 'overlap' : 'run', dueAt, now) });
     }
-    if (pending.length === 0 || !leading) return;
-    const records: AppendRecord[] = pending.map(({ tick }) => ({ key: tick.jobId, value: JSON.stringify(tick), headers: { 'aerofn-tick': tick.kind } }));
+    const records: AppendRecord[] = pending.map(({ tick }) => ({ key: tick.jobId, value: JSON.stringify(tick), headers: { 'aerofn-tick': tick.kind }, timestamp: now }));
+    if (now - lastCheckpointAt >= checkpointEveryMs) {
+      // Before this wake-up's ticks: together with them the log then holds the state as of now.
+      const checkpoint: TickRecord = { kind: 'checkpoint', jobId: checkpointJobId, function: '', version: 0, scheduledAt: iso(now), firedAt: iso(now), invocationId: null, instance: instanceId, last: ledger.snapshot() };
+      records.unshift({ key: checkpointJobId, value: JSON.stringify(checkpoint), headers: { 'aerofn-tick': 'checkpoint' }, timestamp: now });
+    }
+    if (records.length === 0 || !leading) return;
     const appended = await log.append(topic, records);
+    const checkpointed = records.length > pending.length;
+    if (checkpointed) lastCheckpointAt = now;
     const byOffset = new Map<number, PendingTick>();
-    appended.forEach((result, i) => byOffset.set(result.offset, pending[i]!));
+    appended.slice(checkpointed ? 1 : 0).forEach((result, i) => byOffset.set(result.offset, pending[i]!));
     const until = Math.max(...appended.map((r) => r.offset)) + 1;
     const toRun: PendingTick[] = [];
     await ledger.catchUp(until, (record, counted) => {
@@ -215,7 +244,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       timer = clock.setTimer(clock.now() + RETRY_MS, kick);
       return;
     }
-    let next = Number.POSITIVE_INFINITY;
+    // Wake up for checkpoints too: with retention, a monthly job's last tick must outlive its ticks.
+    let next = entries.length > 0 && Number.isFinite(lastCheckpointAt) ? lastCheckpointAt + checkpointEveryMs : Number.POSITIVE_INFINITY;
     for (const job of entries) {
       const due = scheduleOf(job)?.nextAfter(baseline(job));
       if (due !== undefined && due < next) next = due;
@@ -262,7 +292,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       // Kafka may answer a create with a transient error while the partition's leader is elected.
       for (let attempt = 1; ; attempt += 1) {
         try {
-          await log.ensureTopic({ name: topic, partitions: 1 });
+          await log.ensureTopic({ name: topic, partitions: 1, ...(retentionMs === undefined ? {} : { retentionMs }) });
           break;
         } catch (error) {
           if (attempt >= 3) throw error;
@@ -275,6 +305,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       lease.onChange((leader) => {
         leading = leader;
         metrics?.leader(leader);
+        if (leader) bootstrapped = false;
         if (leader) kick();
         else arm(false);
       });

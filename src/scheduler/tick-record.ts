@@ -7,7 +7,7 @@ import type { EventLog, LogRecord } from '../eventlog/index.js';
  * the catch-up bound); `overlap` for a due time that came while the previous run still ran.
  * Times are ISO 8601 UTC strings, like `deployedAt` and the schedule payload.
  */
-export type TickKind = 'run' | 'skipped' | 'overlap';
+export type TickKind = 'run' | 'skipped' | 'overlap' | 'checkpoint';
 
 export interface TickRecord {
   readonly kind: TickKind;
@@ -24,7 +24,11 @@ export interface TickRecord {
   readonly count?: number;
   readonly countCapped?: boolean;
   readonly from?: string;
+  /** `checkpoint` only (jobId "*"): the last due time of every job the leader knew, so a new leader need not read older ticks. */
+  readonly last?: Readonly<Record<string, string>>;
 }
+
+export const checkpointJobId = '*';
 
 export const ticksTopicName = (prefix = ''): string => `${prefix}aerofn.schedule`;
 
@@ -42,7 +46,7 @@ export function decodeTick(record: LogRecord): TickRecord | undefined {
   if (record.value === null) return undefined;
   try {
     const tick = JSON.parse(record.value.toString('utf8')) as TickRecord;
-    if (typeof tick.jobId !== 'string' || typeof tick.scheduledAt !== 'string' || !['run', 'skipped', 'overlap'].includes(tick.kind)) return undefined;
+    if (typeof tick.jobId !== 'string' || typeof tick.scheduledAt !== 'string' || !['run', 'skipped', 'overlap', 'checkpoint'].includes(tick.kind)) return undefined;
     return tick;
   } catch {
     return undefined;
@@ -70,11 +74,49 @@ export class TickLedger {
     return this.last.get(jobId);
   }
 
+  /** The last due time of every job seen, for a checkpoint record. */
+  snapshot(): Record<string, string> {
+    return Object.fromEntries([...this.last].map(([jobId, at]) => [jobId, new Date(at).toISOString()]));
+  }
+
+  reset(): void {
+    this.position = 0;
+    this.last.clear();
+  }
+
+  /**
+   * Builds the state for a new leader without reading the whole topic: from `windowStartMs` on,
+   * which is enough when a checkpoint at least `marginMs` after the window start is found (its
+   * writer's state covered everything older). Else reads from the topic's first retained offset.
+   * A job's state is the max of its due times, so folding a record twice or a claim that lost
+   * changes nothing.
+   */
+  async bootstrap(windowStartMs: number, marginMs: number): Promise<'window' | 'full'> {
+    this.reset();
+    this.position = await this.log.offsetForTimestamp(this.topic, 0, windowStartMs);
+    let complete = false;
+    await this.catchUp(undefined, (record) => {
+      if (record.key === checkpointJobId && record.timestamp >= windowStartMs + marginMs) complete = true;
+    });
+    if (complete) return 'window';
+    this.reset();
+    this.position = (await this.log.startOffsets(this.topic))[0] ?? 0;
+    await this.catchUp();
+    return 'full';
+  }
+
   /** Folds one record; returns whether it counted. */
   apply(record: LogRecord): boolean {
     this.position = record.offset + 1;
     const tick = decodeTick(record);
     if (tick === undefined) return false;
+    if (tick.kind === 'checkpoint') {
+      for (const [jobId, iso] of Object.entries(tick.last ?? {})) {
+        const at = Date.parse(iso);
+        if (Number.isFinite(at) && at > (this.last.get(jobId) ?? Number.NEGATIVE_INFINITY)) this.last.set(jobId, at);
+      }
+      return false;
+    }
     const at = Date.parse(tick.scheduledAt);
     if (!Number.isFinite(at)) return false;
     const known = this.last.get(tick.jobId);

@@ -23,7 +23,8 @@ export interface SchedulerRig {
   deploy(name: string, triggers: Trigger[]): Promise<void>;
   /** Moves virtual time, letting every scheduler finish each wake-up it causes. */
   advance(ms: number): Promise<void>;
-  ticks(): Promise<TickRecord[]>;
+  /** The records of aerofn.schedule: ticks, or with `true` only the checkpoints. */
+  ticks(checkpoints?: boolean): Promise<TickRecord[]>;
   calls(name?: string): InvokeRequest[];
   close(): Promise<void>;
 }
@@ -63,14 +64,14 @@ export async function schedulerRig(behaviours: Record<string, Behaviour> = {}, s
       await idle();
     },
     advance: (ms) => clock.advance(ms, idle),
-    async ticks() {
+    async ticks(checkpoints = false) {
       const out: TickRecord[] = [];
       const end = (await log.endOffsets('aerofn.schedule'))[0] ?? 0;
       for (let offset = 0; offset < end; ) {
         const records = await log.read('aerofn.schedule', 0, offset);
         for (const record of records) {
           const tick = decodeTick(record);
-          if (tick !== undefined) out.push(tick);
+          if (tick !== undefined && (tick.kind !== 'checkpoint') !== checkpoints) out.push(tick);
         }
         offset = records[records.length - 1]!.offset + 1;
       }
