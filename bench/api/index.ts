@@ -6,13 +6,13 @@
  * defaults, stream processor on). Load generators: autocannon for REST (in this process); ghz for
  * gRPC (Go, a child process: the target row, a client that leaves the cores to the server); and
  * 50 concurrent unary calls with our grpc-js client (the client our users run). The transport
- * floor is a bare grpc-js server answering Invoke with the same codec and options (no AeroDB code),
- * driven by ghz the same way. The in-process peer runs a second invoker here over the server's data
+ * floors are a bare grpc-js server answering Invoke with the same codec and options (no AeroDB
+ * code), plain and with Invoke on src/api/grpc's fast unary path, driven by ghz the same way. The in-process peer runs a second invoker here over the server's data
  * after the server has stopped, so the two never share cores.
  *
  *   bash scripts/run-bench.sh api
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_GRPC_CHANNELS=1 BENCH_GHZ_CONNECTIONS=4 BENCH_GHZ_RPS=0 change the run;
- *   BENCH_ROWS=ghz (comma list of rest, ghz, grpc-js, floor, in-process) runs only those rows, e.g. to profile.
+ *   BENCH_ROWS=ghz (comma list of rest, ghz, grpc-js, floor, floor-fast, in-process) runs only those rows, e.g. to profile.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +41,7 @@ const channels = Number(process.env['BENCH_GRPC_CHANNELS'] ?? 1);
 const ghzConnections = Number(process.env['BENCH_GHZ_CONNECTIONS'] ?? 4);
 /** A fixed call rate for the ghz rows (0 = closed loop): compares CPU per call at equal load. */
 const ghzRps = Number(process.env['BENCH_GHZ_RPS'] ?? 0);
-const rows = new Set((process.env['BENCH_ROWS'] ?? 'rest,ghz,grpc-js,floor,in-process').split(','));
+const rows = new Set((process.env['BENCH_ROWS'] ?? 'rest,ghz,grpc-js,floor,floor-fast,in-process').split(','));
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const payload = JSON.stringify({ message: 'hello', n: 42 });
 
@@ -69,8 +69,8 @@ async function startServer(env: Record<string, string>): Promise<{ child: ChildP
 }
 
 /** bench/api/grpc-floor-server.ts in a child process, as the AeroDB server runs (same node flags). */
-async function startFloorServer(): Promise<{ child: ChildProcess; target: string }> {
-  const child = spawn(process.execPath, [...serverNodeFlags, '--import', 'tsx', 'bench/api/grpc-floor-server.ts'], {
+async function startFloorServer(fast: boolean): Promise<{ child: ChildProcess; target: string }> {
+  const child = spawn(process.execPath, [...serverNodeFlags, '--import', 'tsx', 'bench/api/grpc-floor-server.ts', ...(fast ? ['--fast'] : [])], {
     cwd: repo,
     env: { PATH: process.env['PATH'], NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -168,11 +168,14 @@ try {
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
 
-  if (ghz !== undefined && rows.has('floor')) {
-    const floorServer = await startFloorServer();
+  // The transport floors: grpc-js alone, and the fast unary path src/api/grpc serves Invoke on.
+  for (const fast of [false, true]) {
+    if (ghz === undefined || !rows.has(fast ? 'floor-fast' : 'floor')) continue;
+    const floorServer = await startFloorServer(fast);
     try {
       await runGhz('warm-up', floorServer.target, { ...ghzOptions(ghz), seconds: 2 });
-      results.push(await withCpu(floorServer.child.pid, () => runGhz(`transport floor: bare grpc-js Invoke, no AeroDB code (ghz, same settings)`, floorServer.target, ghzOptions(ghz))));
+      const name = fast ? 'transport floor: the same server, Invoke on our fast unary path (ghz, same settings)' : 'transport floor: bare grpc-js Invoke, no AeroDB code (ghz, same settings)';
+      results.push(await withCpu(floorServer.child.pid, () => runGhz(name, floorServer.target, ghzOptions(ghz))));
     } finally {
       floorServer.child.kill('SIGTERM');
       await new Promise((resolve) => floorServer.child.once('exit', resolve));
