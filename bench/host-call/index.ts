@@ -3,8 +3,10 @@
  * trivial async host function that answers at once (no database), so per call =
  * (invocation with N calls − invocation with 0 calls) / N is only guest → worker → main thread →
  * HostFunction → reply → guest (the guest is test/fixtures/wasm/host-call-loop.wat). Compared side by side with a warm echo invocation round trip.
+ * BENCH_HOST picks a slower host function (see below), to see the bridge around real work.
  *
  *   bash scripts/run-bench.sh host-call          BENCH_ROUNDS=60 BENCH_CALLS=200 to change the run
+ *   BENCH_HOST=pg-slow bash scripts/run-bench.sh host-call
  */
 import { anonContext } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -24,15 +26,36 @@ const percentile = (values: number[], p: number): number => {
 const us = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
 
 const answer = '{"rows":[{"id":42}]}';
-// BENCH_HOST=pg: the host function awaits `select 1` on PostgreSQL first, so the threads sleep
-// while real I/O is in flight, as they do for db_query (the per-call time then includes that query).
+// What the host function does before it answers (BENCH_HOST):
+//   (unset)  nothing: the bridge alone
+//   pg       awaits `select 1` on PostgreSQL: the threads sleep while real I/O is in flight, as
+//            they do for db_query (the per-call time then includes that query)
+//   pg-slow  awaits a statement that keeps PostgreSQL busy for ~0.3-0.5 ms (a count over
+//            BENCH_HOST_ROWS=10000 generated rows): as long as a db_query under RLS takes
+//   busy     keeps the main thread busy for BENCH_HOST_MICROS=400 µs, then answers: as PGlite does
+const hostMode = process.env['BENCH_HOST'] ?? '';
+const hostModes: Record<string, string> = {
+  '': 'answers at once',
+  pg: 'select 1 on PostgreSQL',
+  'pg-slow': `count over ${process.env['BENCH_HOST_ROWS'] ?? 10000} rows on PostgreSQL`,
+  busy: `${process.env['BENCH_HOST_MICROS'] ?? 400} µs busy on the main thread`,
+};
+if (hostModes[hostMode] === undefined) throw new Error(`BENCH_HOST must be one of ${Object.keys(hostModes).join(', ')}`);
 let hostWork: () => Promise<unknown> = () => Promise.resolve();
 let closeHost = async (): Promise<void> => {};
-if (process.env['BENCH_HOST'] === 'pg') {
+if (hostMode === 'pg' || hostMode === 'pg-slow') {
   const pgUrl = process.env['AEROFN_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:54329/postgres';
   const db = await openDatabase({ config: { database: { url: pgUrl, poolSize: 1 } }, dataDir: '', logger: silentLogger() });
-  hostWork = () => db.admin('select 1');
+  const rows = Number(process.env['BENCH_HOST_ROWS'] ?? 10_000);
+  hostWork = hostMode === 'pg' ? () => db.admin('select 1') : () => db.admin('select count(*) from generate_series(1, $1::int)', [rows]);
   closeHost = () => db.close();
+} else if (hostMode === 'busy') {
+  const busyMs = Number(process.env['BENCH_HOST_MICROS'] ?? 400) / 1000;
+  hostWork = () => {
+    const until = performance.now() + busyMs;
+    while (performance.now() < until);
+    return Promise.resolve();
+  };
 }
 const hostFunction = async (): Promise<string> => (await hostWork(), answer);
 const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
@@ -72,7 +95,7 @@ for (let round = 0; round < rounds; round += 1) {
 }
 await invoker.close();
 await closeHost();
-console.log(`host-call bridge: ${rounds} rounds × ${calls} calls of an async HostFunction (${process.env['BENCH_HOST'] === 'pg' ? 'select 1 on PostgreSQL' : 'answers at once'})`);
+console.log(`host-call bridge: ${rounds} rounds × ${calls} calls of an async HostFunction (${hostModes[hostMode]})`);
 console.log(`  per host call       p50 ${us(percentile(perCall, 50))}   p90 ${us(percentile(perCall, 90))}`);
 console.log(`  from Node (peer)    p50 ${us(percentile(peers, 50))}   bridge alone p50 ${us(percentile(perCall, 50) - percentile(peers, 50))}`);
 console.log(`  invocation, 0 calls p50 ${us(percentile(empties, 50))}   p90 ${us(percentile(empties, 90))}`);

@@ -29,11 +29,11 @@ import type { SandboxResult } from './sandbox-types.js';
 export interface HostCallOutcome {
   readonly answer: Uint8Array | string | null;
   readonly failure: string | undefined;
-  /** The journal entry, already redacted (env answers are secrets). */
-  readonly entry: HostCallRecord;
+  readonly startedAt: number;
+  readonly durationMs: number;
 }
 
-export async function runHostCall(hostFunctions: HostFunctions, name: HostCallName, seq: number, request: Uint8Array, context: HostCallContext): Promise<HostCallOutcome> {
+export async function runHostCall(hostFunctions: HostFunctions, name: HostCallName, request: Uint8Array, context: HostCallContext): Promise<HostCallOutcome> {
   const startedAt = Date.now();
   const started = performance.now();
   let answer: Uint8Array | string | null = null;
@@ -45,17 +45,26 @@ export async function runHostCall(hostFunctions: HostFunctions, name: HostCallNa
   } catch (error) {
     failure = error instanceof Error ? error.message : String(error);
   }
+  return { answer, failure, startedAt, durationMs: performance.now() - started };
+}
+
+/**
+ * The journal entry of a host call, already redacted (env answers are secrets: the journal keeps
+ * "[redacted]", or null for unset, never the value). Made after the reply went out, so the
+ * guest does not wait for it.
+ */
+export function journalEntry(name: HostCallName, seq: number, request: Uint8Array, outcome: HostCallOutcome): HostCallRecord {
+  const { answer, failure } = outcome;
   const entry: HostCallRecord = {
     seq,
     fn: name,
     request: Buffer.from(request.buffer, request.byteOffset, request.length).toString('utf8'),
     response: failure !== undefined || answer === null ? null : typeof answer === 'string' ? answer : Buffer.from(answer).toString('utf8'),
-    startedAt,
-    durationMs: performance.now() - started,
+    startedAt: outcome.startedAt,
+    durationMs: outcome.durationMs,
     ...(failure === undefined ? {} : { error: failure }),
   };
-  // env answers are secrets: the journal keeps "[redacted]" (or null for unset), never the value.
-  return { answer, failure, entry: redactJournalEntry(entry) };
+  return redactJournalEntry(entry);
 }
 
 /**
@@ -76,7 +85,8 @@ export function writeHostReply(views: ChannelViews, base: number, outcome: HostC
   } else if (typeof answer !== 'string' && answer.length <= SLOT_DATA_BYTES) {
     data.set(answer, base);
     ctrl[Slot.HOST_LEN] = answer.length;
-  } else if (typeof answer === 'string' && Buffer.byteLength(answer) <= SLOT_DATA_BYTES) {
+  } else if (typeof answer === 'string' && (answer.length * 3 <= SLOT_DATA_BYTES || Buffer.byteLength(answer) <= SLOT_DATA_BYTES)) {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: short answers fit without measuring them first.
     ctrl[Slot.HOST_LEN] = text.write(answer, base, 'utf8');
   } else {
     post(answer);

@@ -1,5 +1,5 @@
 import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
-import { runHostCall, writeHostReply } from './host-call-bridge.js';
+import { journalEntry, runHostCall, writeHostReply } from './host-call-bridge.js';
 import { hostCallNames, LEN_IN_PORT, QUEUE_DEPTH, Slot, SLOT_DATA_BYTES, type ChannelViews, type HostCallName } from './sandbox-protocol.js';
 import type { SandboxJob } from './sandbox-types.js';
 
@@ -38,6 +38,8 @@ export interface HostCallServerHooks {
  * that answers from memory in a tight loop.
  */
 const MAX_HOLD_MS = 1;
+const SPIN_MISSES_TO_STOP = 2;
+const SPIN_RETRY_EVERY = 16;
 
 /**
  * Serves a worker's host calls on the main thread: reads the request from the job slot, runs the
@@ -51,6 +53,8 @@ const MAX_HOLD_MS = 1;
 export class HostCallServer {
   serving = false;
   private heldSince = 0;
+  private spinMisses = 0;
+  private repliesSinceSpin = 0;
   private turnPending = false;
 
   constructor(
@@ -81,26 +85,63 @@ export class HostCallServer {
     const request = length === LEN_IN_PORT ? this.hooks.receiveRequest() ?? new Uint8Array(0) : data.slice(base, base + length);
     target.controller ??= new AbortController();
     target.hostContext ??= { ...target.job.host, signal: target.controller.signal, deadline: target.dispatchedAt + target.job.timeoutMs };
-    const outcome = await runHostCall(this.hostFunctions, name, seq, request, target.hostContext);
-    (target.hostJournal ??= []).push(outcome.entry);
+    const outcome = await runHostCall(this.hostFunctions, name, request, target.hostContext);
     this.serving = false;
-    if (this.hooks.isGone() || this.hooks.jobIn(slot) !== target) return;
+    const journal = (target.hostJournal ??= []);
+    if (this.hooks.isGone() || this.hooks.jobIn(slot) !== target) {
+      journal.push(journalEntry(name, seq, request, outcome));
+      return;
+    }
     writeHostReply(this.views, base, outcome, this.hooks.postReply);
     Atomics.store(ctrl, Slot.PORT_POSTED, this.hooks.portPosted());
     const spin = this.allowWorkerSpin();
     const seen = Atomics.load(ctrl, Slot.EVT);
     Atomics.add(ctrl, Slot.HOST_REPLY, 1);
     Atomics.notify(ctrl, Slot.HOST_REPLY);
+    // The guest runs on meanwhile; its job cannot be settled before this (synchronous) push.
+    journal.push(journalEntry(name, seq, request, outcome));
     if (spin && this.mayHoldLoop()) {
-      const until = performance.now() + this.spinMicros / 1000;
-      while (Atomics.load(ctrl, Slot.EVT) === seen && performance.now() < until);
-      if (Atomics.load(ctrl, Slot.EVT) !== seen) {
-        this.hooks.forgetListener();
-        this.hooks.onEvent();
-        return;
-      }
+      this.spinForEvent(seen);
+      return;
     }
     this.hooks.listen(seen);
+    // Held the loop for MAX_HOLD_MS (a host function that answers without I/O, like PGlite's):
+    // let it turn once for timers and I/O, then look for the guest's next call right away
+    // instead of waiting for the listener's wake-up (tens of µs).
+    if (spin) setImmediate(() => this.resumeAfterTurn(seen));
+  }
+
+  /**
+   * Waits up to spinMicros for the worker's next event after `seen` and handles it at once, or
+   * listens. It spins while spinning pays; when the worker shares this core (a busy machine) a
+   * spin only keeps the worker from running, so after SPIN_MISSES_TO_STOP spins in a row that saw
+   * nothing it blocks in Atomics.wait instead — the worker then runs, and its notify wakes this
+   * thread without an event-loop turn — trying a spin again every SPIN_RETRY_EVERY replies.
+   */
+  private spinForEvent(seen: number): void {
+    const { ctrl } = this.views;
+    const budgetMs = this.spinMicros / 1000;
+    if (this.spinMisses < SPIN_MISSES_TO_STOP || ++this.repliesSinceSpin >= SPIN_RETRY_EVERY) {
+      this.repliesSinceSpin = 0;
+      const until = performance.now() + budgetMs;
+      while (Atomics.load(ctrl, Slot.EVT) === seen && performance.now() < until);
+      this.spinMisses = Atomics.load(ctrl, Slot.EVT) === seen ? this.spinMisses + 1 : 0;
+    } else {
+      Atomics.wait(ctrl, Slot.EVT, seen, budgetMs);
+    }
+    if (Atomics.load(ctrl, Slot.EVT) !== seen) {
+      this.hooks.forgetListener();
+      this.hooks.onEvent();
+      return;
+    }
+    this.hooks.listen(seen);
+  }
+
+  private resumeAfterTurn(seen: number): void {
+    // The listener may have handled it meanwhile; handling an event twice is harmless, a call
+    // being served or a gone thread is left alone.
+    if (this.serving || this.hooks.isGone() || !this.hooks.maySpin() || !this.mayHoldLoop()) return;
+    this.spinForEvent(seen);
   }
 
   /**

@@ -11,37 +11,58 @@ import { hostCallNames, Slot } from './sandbox-protocol.js';
  * for the timer's slack and the wake-up — then spin (up to `spinMs`) for the rest, and sleep in
  * Atomics.wait only after that. Spinning through a whole 400 µs statement takes a core from the
  * main thread and the database on a 2-vCPU machine (the statement ran up to 3× slower under
- * load), while waking by notify once the reply is there costs 50-130 µs; a timer that wakes the
- * worker shortly before the reply costs neither. Host calls that answer within WAKE_MARGIN_MS +
- * MIN_SLEEP_MS are spun for from the start, as before.
+ * load), while waking a sleeping thread by notify costs 50-130 µs when its vCPU went idle; a
+ * timer that wakes the worker shortly before the reply costs neither.
+ *
+ * Spinning only pays while this thread and the main thread run on different cores. On a busy
+ * machine they often share one, and then a spinning worker keeps the main thread from writing
+ * the very reply it waits for (and a wake-up is cheap there: no idle vCPU to rouse). So the
+ * worker keeps a score of whether its spins saw the reply; after SPIN_MISSES_TO_STOP spins in a
+ * row that did not, it sleeps right away, trying a spin again every SPIN_RETRY_EVERY calls.
  */
 const WAKE_MARGIN_MS = 0.2;
 const MIN_SLEEP_MS = 0.1;
 const REPLY_HISTORY = 16;
+const SPIN_MISSES_TO_STOP = 2;
+const SPIN_RETRY_EVERY = 16;
 
 export class ReplyWaiter {
   private readonly replyTimes = new Float64Array(hostCallNames.length * REPLY_HISTORY);
   private readonly repliesSeen = new Array<number>(hostCallNames.length).fill(0);
+  private spinMisses = 0;
+  private callsSinceSpin = 0;
 
   constructor(
     private readonly ctrl: Int32Array,
     private readonly spinMs: number,
   ) {}
 
-  /** Returns once HOST_REPLY moved past `lastReply`; `fn` is the host function's index in hostCallNames. */
-  await(fn: number, lastReply: number): void {
+  /**
+   * Returns once HOST_REPLY moved past `lastReply`; `fn` is the host function's index in
+   * hostCallNames, `posted` the performance.now() when the request was posted.
+   */
+  await(fn: number, lastReply: number, posted: number): void {
     const { ctrl } = this;
-    const posted = performance.now();
-    if (this.spinMs > 0 && Atomics.load(ctrl, Slot.HOST_SPIN) === 1) {
-      const sleepMs = this.shortestRecentReply(fn) - WAKE_MARGIN_MS;
+    if (this.spinMs > 0 && Atomics.load(ctrl, Slot.HOST_SPIN) === 1 && this.maySpin()) {
+      const sleepMs = this.shortestRecentReply(fn) - WAKE_MARGIN_MS - (performance.now() - posted);
       if (sleepMs >= MIN_SLEEP_MS) Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply, sleepMs);
       const until = performance.now() + this.spinMs;
       while (Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply && performance.now() < until);
+      this.spinMisses = Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply ? this.spinMisses + 1 : 0;
     }
     Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply);
     const seen = this.repliesSeen[fn] as number;
     this.replyTimes[fn * REPLY_HISTORY + (seen % REPLY_HISTORY)] = performance.now() - posted;
     this.repliesSeen[fn] = seen + 1;
+  }
+
+  /** Whether spinning has been seeing replies lately (or it is time to try again). */
+  private maySpin(): boolean {
+    if (this.spinMisses < SPIN_MISSES_TO_STOP || ++this.callsSinceSpin >= SPIN_RETRY_EVERY) {
+      this.callsSinceSpin = 0;
+      return true;
+    }
+    return false;
   }
 
   /** The shortest of the last REPLY_HISTORY replies of host function `fn` (0 until there are 4). */

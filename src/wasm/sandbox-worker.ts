@@ -168,10 +168,12 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
   ctrl[Slot.HOST_FN] = hostCallNames.indexOf(name);
   ctrl[Slot.HOST_SEQ] = seq;
   const lastReply = Atomics.load(ctrl, Slot.HOST_REPLY);
+  // Before the notify: on a busy machine the woken main thread may take this core at once.
+  const posted = performance.now();
   Atomics.store(ctrl, Slot.HOST_PENDING, 1);
   Atomics.add(ctrl, Slot.EVT, 1);
   Atomics.notify(ctrl, Slot.EVT);
-  replyWaiter.await(hostCallNames.indexOf(name), lastReply);
+  replyWaiter.await(hostCallNames.indexOf(name), lastReply, posted);
   drainPort();
 
   const length = ctrl[Slot.HOST_LEN] as number;

@@ -33,7 +33,7 @@ describe('host-call reply wait (the worker side)', () => {
     const lastReply = Atomics.load(ctrl, Slot.HOST_REPLY);
     const started = performance.now();
     replier.postMessage(delayMs);
-    waiter.await(fn, lastReply);
+    waiter.await(fn, lastReply, started);
     assert.notEqual(Atomics.load(ctrl, Slot.HOST_REPLY), lastReply, 'returned only after the reply');
     return performance.now() - started;
   };
@@ -54,6 +54,8 @@ describe('host-call reply wait (the worker side)', () => {
     assert.ok(call(waiter, dbQuery, 1) >= 1, 'a reply while it sleeps wakes it');
     assert.ok(call(waiter, dbQuery, 5.2) >= 5.2, 'a reply while it spins');
     assert.ok(call(waiter, dbQuery, 12) >= 12, 'a reply after the spin ran out (Atomics.wait)');
+    // Spins that keep missing (the reply comes after the spin) stop; the wait still ends on each reply.
+    for (let i = 0; i < 4; i += 1) assert.ok(call(waiter, dbQuery, 8) >= 8);
     assert.ok(waiter.shortestRecentReply(dbQuery) <= shortest, 'the quick reply lowered the prediction');
     // Not alone any more (HOST_SPIN 0): no spinning, it waits in Atomics.wait and still returns.
     Atomics.store(ctrl, Slot.HOST_SPIN, 0);
