@@ -55,7 +55,7 @@ export interface Scheduler {
   /** Stops firing, gives up the lease and waits up to `drainMs` for runs in flight. */
   stop(drainMs?: number): Promise<void>;
   isLeader(): boolean;
-  /** Resolves once no wake-up is being processed and no run is in flight. */
+  /** Resolves once the lease group is joined, no wake-up is being processed and no run is in flight. */
   idle(): Promise<void>;
   status(): ScheduledJobStatus[];
 }
@@ -105,6 +105,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let cycling: Promise<void> | null = null;
   let again = false;
   let unsubscribe: () => void = () => undefined;
+  let leaseStarted: Promise<void> = Promise.resolve();
 
   const scheduleOf = (job: ScheduleEntry): CronSchedule | null => {
     const timezone = job.trigger.timezone ?? 'UTC';
@@ -309,8 +310,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         if (leader) kick();
         else arm(false);
       });
-      await lease.start();
-      logger.info({ topic, jobs: entries.length, leader: lease.isLeader() }, 'scheduler started');
+      // Joining the group can wait for a rebalance (up to the others' next heartbeat): serving
+      // does not wait for it; this instance fires once the lease is its.
+      leaseStarted = lease.start().then(
+        () => logger.info({ topic, jobs: entries.length, leader: lease.isLeader() }, 'scheduler joined the lease group'),
+        (error: unknown) => logger.error({ err: error, topic }, 'the scheduler could not join its lease group; this instance will not fire schedules'),
+      );
     },
     async stop(drainMs = 10_000) {
       if (stopped) return;
@@ -318,6 +323,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       unsubscribe();
       if (timer !== undefined) clock.cancelTimer(timer);
       await cycling;
+      await leaseStarted;
       await lease.close();
       let bound: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (bound = setTimeout(resolve, drainMs)))]);
@@ -325,6 +331,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     isLeader: () => leading,
     async idle() {
+      await leaseStarted;
       while (cycling !== null || inFlight.size > 0) await Promise.allSettled([cycling, ...inFlight]);
     },
     status: () =>
