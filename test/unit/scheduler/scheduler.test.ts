@@ -45,6 +45,9 @@ describe('scheduler in virtual time', () => {
       for (let i = 0; i < 20; i += 1) await rig.deploy(`job${i}`, [{ type: 'schedule', cron: `${i} * * * *` }]);
       await rig.deploy('tokyo', [{ type: 'schedule', cron: '0 9 * * *', timezone: 'Asia/Tokyo' }]);
       assert.equal(rig.clock.timerCount(), 1);
+      const tokyoStatus = rig.schedulers[0]!.status().find((job) => job.jobId === 'tokyo#0');
+      assert.deepEqual({ ...tokyoStatus, nextDueAt: undefined }, { jobId: 'tokyo#0', function: 'tokyo', cron: '0 9 * * *', timezone: 'Asia/Tokyo', catchUp: false, lastScheduledAt: null, nextDueAt: undefined, running: false });
+      assert.match(tokyoStatus!.nextDueAt!, /T00:00:00\.000Z$/);
       await rig.advance(24 * 3_600_000);
       assert.equal(rig.clock.timerCount(), 1);
       for (let i = 0; i < 20; i += 1) assert.equal(rig.calls(`job${i}`).length, 24, `job${i} ran hourly`);
