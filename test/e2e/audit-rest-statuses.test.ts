@@ -2,7 +2,7 @@
 // e2e suite does not make — an expired JWT and an alg=none JWT give 401 (the verifier's unit test
 // alone does not prove the HTTP layer maps them), runaway recursion gives 500 StackOverflow, an
 // HTTP invocation runs as the caller (role and sub in context()), a deploy body over the limit is
-// 413. (GET /topology, the page DESIGN §4.4 lists, answers 404: see /tmp/acceptance-audit.md.)
+// 413. (GET /topology, the page of DESIGN §4.4, is tested in a real Chromium: test/e2e/topology-page.test.ts.)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { UnsecuredJWT } from 'jose';
