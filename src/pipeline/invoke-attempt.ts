@@ -21,6 +21,7 @@ export function requestOf(task: InvocationTask, attempt: number): InvokeRequest 
     // new version (the record says which) instead of failing as NotFound into the DLQ.
     functionName: task.fn.name,
     payload: payloadOf(task),
+    payloadIsJson: true,
     trigger: 'database',
     rls: task.event.context ?? serviceRoleContext,
     invocationId: task.invocationId,

@@ -11,6 +11,8 @@ export interface ModuleCache {
    * FunctionError('InvalidWasm').
    */
   load(sha256: string, limits: MemoryLimitSettings, fetchBytes: () => Promise<Uint8Array>): Promise<CompiledModule>;
+  /** The module when it is compiled already (no await on the hot path), else undefined: use load(). */
+  peek(sha256: string, limits: MemoryLimitSettings): CompiledModule | undefined;
   readonly size: number;
 }
 
@@ -26,6 +28,8 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
   const maxEntries = options.maxEntries ?? 256;
   // Keyed by content and limit: the limit is written into the compiled bytes.
   const entries = new Map<string, Promise<CompiledModule>>();
+  // The same modules once compiled, for peek(): most invocations find theirs here.
+  const compiled = new Map<string, CompiledModule>();
 
   async function compile(sha256: string, limits: MemoryLimitSettings, fetchBytes: () => Promise<Uint8Array>): Promise<CompiledModule> {
     const bytes = await fetchBytes();
@@ -50,6 +54,7 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
     while (entries.size > maxEntries) {
       const [key, oldest] = entries.entries().next().value as [string, Promise<CompiledModule>];
       entries.delete(key);
+      compiled.delete(key);
       oldest.then((module) => options.onEvict?.(module), () => undefined);
     }
   }
@@ -65,11 +70,25 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
       }
       const loading = compile(sha256, limits, fetchBytes);
       entries.set(key, loading);
-      loading.catch(() => {
-        if (entries.get(key) === loading) entries.delete(key);
-      });
+      loading.then(
+        (module) => {
+          if (entries.get(key) === loading) compiled.set(key, module);
+        },
+        () => {
+          if (entries.get(key) === loading) entries.delete(key);
+        },
+      );
       evictOldest();
       return loading;
+    },
+    peek(sha256, limits) {
+      const key = `${sha256}/${limits.memoryMb}`;
+      const module = compiled.get(key);
+      if (module === undefined) return undefined;
+      const entry = entries.get(key) as Promise<CompiledModule>;
+      entries.delete(key); // most recently used
+      entries.set(key, entry);
+      return module;
     },
     get size() {
       return entries.size;

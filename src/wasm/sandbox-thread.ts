@@ -195,7 +195,8 @@ export class SandboxThread {
     times[slot * JOB_F64S + JobF64.STARTED_AT] = 0;
     Atomics.store(jobs, at + Job.STATE, JobState.QUEUED);
     Atomics.store(ctrl, Slot.PORT_POSTED, this.portPosted);
-    const running: Running = { ...pending, index, dispatchedAt: Date.now(), timer: undefined, controller: undefined, hostContext: undefined, hostJournal: undefined };
+    // One fixed shape, no spread: this runs once per invocation.
+    const running: Running = { job, resolve: pending.resolve, requeued: pending.requeued, index, dispatchedAt: Date.now(), timer: undefined, controller: undefined, hostContext: undefined, hostJournal: undefined };
     this.slots[slot] = running;
     if (this.inFlightCount > 0) this.watchQueue();
     this.inFlightCount++;
