@@ -162,6 +162,17 @@ export function databaseSuite(name: string, options: DatabaseSuiteOptions): void
       assert.ok(owner?.['claims'] === null || owner?.['claims'] === '', `no claims left on the connection: ${String(owner?.['claims'])}`);
     });
 
+    it('recovers when its prepared session setup disappears from a connection (at most one statement fails)', async () => {
+      await db.query('select 1', [], asA);
+      await db.admin('deallocate aerofn_session_setup').catch(() => undefined); // on PostgreSQL it may hit another pooled connection
+      const first = await db.query('select auth.uid()::text as uid', [], asA).then(
+        (result) => result.rows,
+        (error: unknown) => error,
+      );
+      if (!Array.isArray(first)) assert.ok(first instanceof DatabaseError && first.code === '26000', `unexpected ${String(first)}`);
+      for (let i = 0; i < 3; i += 1) assert.deepEqual((await db.query('select auth.uid()::text as uid', [], asA)).rows, [{ uid: userA }]);
+    });
+
     it('returns the same JSON values on every adapter', async () => {
       const result = await db.query(
         "select 9007199254740993::int8 as big, 1.50::numeric as num, 7::int4 as small, true as flag, " +

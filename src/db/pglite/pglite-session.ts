@@ -39,6 +39,23 @@ const statement = (text: string, values: readonly (string | null)[]): Uint8Array
   serialize.execute({}),
 ];
 
+/** The setup is a named statement, parsed and planned once per PGlite instance (one session). */
+const setupName = 'aerofn_session_setup';
+/** `ready` once the setup ran; `unknown` while a Parse of it was sent but not seen to work (closed and parsed again). */
+const setupState = new WeakMap<PGlite, 'ready' | 'unknown'>();
+
+function setupMessages(db: PGlite, setup: { readonly text: string; readonly values: readonly (string | null)[] }): Uint8Array[] {
+  const state = setupState.get(db);
+  const parse: Uint8Array[] = [];
+  if (state !== 'ready') {
+    // Closing a statement that does not exist is not an error.
+    if (state === 'unknown') parse.push(serialize.close({ type: 'S', name: setupName }));
+    parse.push(serialize.parse({ text: setup.text, name: setupName }));
+    setupState.set(db, 'unknown');
+  }
+  return [...parse, serialize.bind({ statement: setupName, values: [...setup.values] }), serialize.describe({ type: 'P' }), serialize.execute({})];
+}
+
 interface ErrorMessage {
   readonly name: string;
   readonly message?: string;
@@ -60,7 +77,7 @@ const commitImplicit = serialize.sync();
  * The session setup and the guest statement in one implicit transaction of the extended protocol
  * (everything before a Sync is one transaction, so the setup's `set_config(…, true)` — role,
  * claims — holds for the statement and ends with it), in two protocol exchanges: Parse/Bind/
- * Execute of both without a Sync, then, after `decide`, a Sync that commits (undefined) or an
+ * Execute of both without a Sync (the setup a named statement, parsed once), then, after `decide`, a Sync that commits (undefined) or an
  * erroring Execute plus Sync that rolls back (an error), so a statement that ran past the
  * invocation's deadline (PGlite cannot interrupt one) leaves nothing behind. No BEGIN and COMMIT
  * statements: they cost PGlite two more statements per call (~40 % of the session's time).
@@ -75,11 +92,13 @@ export async function pgliteSessionQuery(
 ): Promise<QueryResult> {
   return db._runExclusiveTransaction(() =>
     db._runExclusiveQuery(async () => {
-      const message = concat([...statement(setup.text, setup.values), ...statement(sql, params.map(toTextParam))]);
+      const message = concat([...setupMessages(db, setup), ...statement(sql, params.map(toTextParam))]);
       let messages: Awaited<ReturnType<PGlite["execProtocolStream"]>>;
       let refusal: Error | undefined;
       try {
         messages = await db.execProtocolStream(message, { throwOnError: false, syncToFs: false });
+        // The setup's CommandComplete comes first: it ran, so it exists. Without one, parse it again.
+        setupState.set(db, messages.some((m) => m.name === 'commandComplete') ? 'ready' : 'unknown');
         // After an error the backend skips everything up to the Sync, which then rolls back.
         refusal = findError(messages) === undefined ? await decide() : undefined;
       } catch (error) {

@@ -12,6 +12,7 @@ interface QueryInternals {
   handleRowDescription(message: unknown): void;
   handleDataRow(message: unknown): void;
   handleCommandComplete(message: unknown, connection: WireConnection): void;
+  handleError(error: Error, connection: WireConnection): void;
 }
 type QueryClass = new (config: pg.QueryConfig, values?: unknown[], callback?: (error: Error | null, result: pg.QueryResult) => void) => QueryInternals;
 
@@ -65,6 +66,12 @@ export function sessionQuery(
 
     override handleDataRow(message: unknown): void {
       if (this.setupDone) super.handleDataRow(message);
+    }
+
+    override handleError(error: Error, connection: WireConnection): void {
+      // Failed before the setup completed: it may be missing (say, deallocated), so parse it again next time.
+      if (!this.setupDone && this.connection !== undefined) setupState.set(this.connection, 'unknown');
+      super.handleError(error, connection);
     }
 
     override handleCommandComplete(message: unknown, connection: WireConnection): void {
