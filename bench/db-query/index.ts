@@ -7,6 +7,8 @@
  * invocation with 0 calls) / N, so instantiation and the invocation itself are not counted. The
  * peers run the same N statements from Node: `direct` (one statement as the owner: no transaction,
  * no RLS) and `rls` (Database.query: the transaction with role and claims that db_query runs).
+ * Those are means per invocation, so every slow call counts; the host function is also timed on
+ * entry and exit, which gives the bridge call by call (answer → the guest's next request).
  *
  *   bash scripts/run-bench.sh db-query          BENCH_ROUNDS=60 BENCH_CALLS=100 to change the run
  */
@@ -72,24 +74,51 @@ async function measure(db: Database, label: string): Promise<void> {
 
   const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
   const functions = createInMemoryFunctions(config.defaults);
-  const invoker = createInvoker({ functions, hostFunctions: createHostFunctions({ database: db, httpFetchMaxResponseBytes: 1024, environment: {} }), config, logger: silentLogger() });
+  const hostFunctions = createHostFunctions({ database: db, httpFetchMaxResponseBytes: 1024, environment: {} });
+  // Per call: when the host function was entered and left (main thread), so the time from one
+  // answer to the guest's next request — the bridge both ways plus the guest's loop — is seen
+  // call by call, not only as a mean per invocation.
+  const dbQuery = hostFunctions.db_query!;
+  let entered: number[] = [];
+  let left: number[] = [];
+  hostFunctions.db_query = async (request, context) => {
+    entered.push(performance.now());
+    const answer = await dbQuery(request, context);
+    left.push(performance.now());
+    return answer;
+  };
+  const invoker = createInvoker({ functions, hostFunctions, config, logger: silentLogger() });
   await functions.deploy('loop', await watToWasm(loopWat, 'db-query-loop.wat'), { config: { timeoutMs: 60_000 } });
   await invoker.ready();
   const request = JSON.stringify({ sql, params });
   // Time inside the host function per call (the journal's durationMs): the rest of a guest call is the bridge.
   const inHost: number[] = [];
+  const gaps: number[] = [];
+  const spans: number[] = [];
   const invoke = async (count: number): Promise<number> => {
+    entered = [];
+    left = [];
     const began = performance.now();
     const record = await invoker.invoke({ functionName: 'loop', payload: `[${count},${request}]`, trigger: 'http', rls });
     const took = performance.now() - began;
     if (!record.outcome.ok) throw new Error(`guest failed: ${JSON.stringify(record.outcome.error)}`);
     if (count > 0 && !record.outcome.output.includes('"note 42"')) throw new Error(`unexpected answer ${record.outcome.output}`);
     if (count > 0) inHost.push(record.journal.reduce((sum, entry) => sum + (entry.fn === 'db_query' ? entry.durationMs : 0), 0) / count);
+    for (let i = 0; i + 1 < entered.length; i += 1) gaps.push((entered[i + 1] as number) - (left[i] as number));
+    for (let i = 0; i < left.length; i += 1) spans.push((left[i] as number) - (entered[i] as number));
     return took;
+  };
+  // Each call of the peers is timed too, for the call-by-call comparison.
+  const directCalls: number[] = [];
+  const rlsCalls: number[] = [];
+  const timed = async (into: number[], call: () => Promise<unknown>): Promise<void> => {
+    const began = performance.now();
+    await call();
+    into.push(performance.now() - began);
   };
   const direct = async (): Promise<number> => {
     const began = performance.now();
-    for (let i = 0; i < calls; i += 1) await db.admin(sql, params);
+    for (let i = 0; i < calls; i += 1) await timed(directCalls, () => db.admin(sql, params));
     return (performance.now() - began) / calls;
   };
   const viaRls = async (): Promise<number> => {
@@ -103,7 +132,7 @@ async function measure(db: Database, label: string): Promise<void> {
   const viaRlsDeadline = async (): Promise<number> => {
     const began = performance.now();
     const deadline = Date.now() + 60_000;
-    for (let i = 0; i < calls; i += 1) await db.query(sql, params, rls, { signal: controller.signal, deadline, triggerDepth: 0 });
+    for (let i = 0; i < calls; i += 1) await timed(rlsCalls, () => db.query(sql, params, rls, { signal: controller.signal, deadline, triggerDepth: 0 }));
     return (performance.now() - began) / calls;
   };
 
@@ -114,6 +143,7 @@ async function measure(db: Database, label: string): Promise<void> {
     await viaRls();
     await viaRlsDeadline();
   }
+  for (const series of [gaps, spans, directCalls, rlsCalls]) series.length = 0;
   const guest: number[] = [];
   const directs: number[] = [];
   const rlss: number[] = [];
@@ -144,6 +174,13 @@ async function measure(db: Database, label: string): Promise<void> {
   const h = percentile(inHost, 50);
   console.log(`  inside the db_query host function (journal)        ${us(h)}; guest call minus that (the bridge proper) p50 ${us(g - h)}`);
   console.log(`  overhead p90: guest vs direct ${us(percentile(guest, 90) - percentile(directs, 90))}`);
+  // Call by call (not means per invocation): the host function's own time, and everything else of a call.
+  const span = percentile(spans, 50);
+  const gap = percentile(gaps, 50);
+  const rlsCall = percentile(rlsCalls, 50);
+  const directCall = percentile(directCalls, 50);
+  console.log(`  call by call p50: direct ${us(directCall)}; Database.query (signal + deadline) ${us(rlsCall)}; db_query host function ${us(span)}; answer → next request ${us(gap)} (p90 ${us(percentile(gaps, 90))})`);
+  console.log(`  call by call: (a) bridge = (answer → next request) + (host function − Database.query) ${us(gap + span - rlsCall)}; (b) guest − direct ${us(gap + span - directCall)}`);
 }
 
 const pglite = await openDatabase({ config: { database: { url: undefined, poolSize: 1 } }, dataDir: '', inMemory: true, logger: silentLogger() });
