@@ -12,7 +12,7 @@
  *
  *   bash scripts/run-bench.sh api
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_GRPC_CHANNELS=1 BENCH_GHZ_CONNECTIONS=4 BENCH_GHZ_RPS=0 change the run;
- *   BENCH_ROWS=ghz (comma list of rest, ghz, grpc-js, floor, floor-fast, in-process) runs only those rows, e.g. to profile.
+ *   BENCH_ROWS=ghz (comma list of rest, ghz, ghz-jwt, grpc-js, floor, floor-fast, in-process) runs only those rows, e.g. to profile.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +41,7 @@ const channels = Number(process.env['BENCH_GRPC_CHANNELS'] ?? 1);
 const ghzConnections = Number(process.env['BENCH_GHZ_CONNECTIONS'] ?? 4);
 /** A fixed call rate for the ghz rows (0 = closed loop): compares CPU per call at equal load. */
 const ghzRps = Number(process.env['BENCH_GHZ_RPS'] ?? 0);
-const rows = new Set((process.env['BENCH_ROWS'] ?? 'rest,ghz,grpc-js,floor,floor-fast,in-process').split(','));
+const rows = new Set((process.env['BENCH_ROWS'] ?? 'rest,ghz,ghz-jwt,grpc-js,floor,floor-fast,in-process').split(','));
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const payload = JSON.stringify({ message: 'hello', n: 42 });
 
@@ -152,6 +152,12 @@ try {
   if (ghz !== undefined && rows.has('ghz')) {
     await runGhz('warm-up', server.grpc, { ...ghzOptions(ghz), seconds: 2 });
     results.push(await withCpu(server.child.pid, () => runGhz(`gRPC  Functions/Invoke (ghz, ${connections} in flight on ${ghzConnections} connections)`, server.grpc, ghzOptions(ghz))));
+  }
+  if (ghz !== undefined && rows.has('ghz-jwt')) {
+    // As clients call in practice: with a JWT (the anon key) on every call, which the server verifies.
+    const anonKey = await mintToken({ secret, role: 'anon' });
+    const withJwt = { ...ghzOptions(ghz), metadata: { authorization: `Bearer ${anonKey}` } };
+    results.push(await withCpu(server.child.pid, () => runGhz(`gRPC  Functions/Invoke with a JWT (ghz, same settings, anon key on every call)`, server.grpc, withJwt)));
   }
 
   if (rows.has('grpc-js')) {
