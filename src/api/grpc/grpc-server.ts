@@ -102,7 +102,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     } catch (error) {
       throw new FunctionError('BadRequest', `payload is not JSON: ${(error as Error).message}`);
     }
-    const record = await service.invoke({ functionName: definition.name, payload, trigger: 'grpc', rls });
+    // Checked just above: the invoker need not parse it again.
+    const record = await service.invoke({ functionName: definition.name, payload, payloadIsJson: true, trigger: 'grpc', rls });
     if (!record.outcome.ok) {
       const error = FunctionError.fromJSON(record.outcome.error);
       throw new FunctionError(error.kind, error.message, { details: { invocationId: record.id } });
