@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,8 @@ const env = {
   AEROFN_LOG_FSYNC: 'false',
 };
 const results: Result[] = [];
+// The machine is shared: its load average at the start and end says how far to trust req/s.
+const loadAtStart = loadavg();
 const echo = await echoModule();
 const ghz = ghzPath(repo);
 const ghzOptions = (binary: string): GhzOptions => ({
@@ -212,6 +214,7 @@ try {
 
 const floor = results.find((r) => r.name.startsWith('in-process')) ?? { rps: NaN, serverCpuUs: NaN };
 console.log(`echo module: ${echo.source}; payload ${payload.length} B; ${seconds} s per run; ${connections} concurrent clients; node ${process.version}`);
+console.log(`load average (1/5/15 min) at the start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 if (ghz === undefined) console.log('ghz rows skipped: .cache/bin/ghz is missing (bash scripts/install-ghz.sh needs Go)');
 console.log('| path | requests | errors | req/s | p50 ms | p99 ms | req/s vs in-process | server CPU µs/req | vs in-process | server main thread µs/req | load generator CPU µs/req |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
