@@ -17,13 +17,16 @@ import { hostCallNames, Slot } from './sandbox-protocol.js';
  * Spinning only pays while this thread and the main thread run on different cores. On a busy
  * machine they often share one, and then a spinning worker keeps the main thread from writing
  * the very reply it waits for (and a wake-up is cheap there: no idle vCPU to rouse). So the
- * worker keeps a score of whether its spins saw the reply; after SPIN_MISSES_TO_STOP spins in a
+ * worker keeps a score of whether its spins saw the reply soon (within SPIN_HIT_MS: a reply that
+ * comes later was most likely held up by the spin itself); after SPIN_MISSES_TO_STOP spins in a
  * row that did not, it sleeps right away, trying a spin again every SPIN_RETRY_EVERY calls.
  */
 const WAKE_MARGIN_MS = 0.2;
 const MIN_SLEEP_MS = 0.1;
 const REPLY_HISTORY = 16;
 const SPIN_MISSES_TO_STOP = 2;
+/** A spin counts as a hit when the reply came within this long of its start (twice the wake margin). */
+const SPIN_HIT_MS = 2 * WAKE_MARGIN_MS;
 const SPIN_RETRY_EVERY = 16;
 
 export class ReplyWaiter {
@@ -48,7 +51,9 @@ export class ReplyWaiter {
       if (sleepMs >= MIN_SLEEP_MS) Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply, sleepMs);
       const until = performance.now() + this.spinMs;
       while (Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply && performance.now() < until);
-      this.spinMisses = Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply ? this.spinMisses + 1 : 0;
+      // A spin that needed long to see the reply most likely kept the main thread off this core.
+      const hit = Atomics.load(ctrl, Slot.HOST_REPLY) !== lastReply && performance.now() - (until - this.spinMs) <= SPIN_HIT_MS;
+      this.spinMisses = hit ? 0 : this.spinMisses + 1;
     }
     Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply);
     const seen = this.repliesSeen[fn] as number;
