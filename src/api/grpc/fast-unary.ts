@@ -87,17 +87,96 @@ function timeoutMs(value: string | string[] | undefined): number | undefined {
   return Number(match[1]) * timeoutUnitsMs[match[2]!]!;
 }
 
+const ignore = (): void => undefined;
+const deadlineExceeded: Partial<grpc.StatusObject> = { code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' };
+
 function serveUnary(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, method: FastUnaryMethod<unknown, unknown>, options: FastUnaryOptions): void {
+  const call = new UnaryCall(stream, headers, method, options);
   // An error event always comes with a close; without a listener it would throw.
-  stream.on('error', () => undefined);
-  let done = false;
-  let timer: NodeJS.Timeout | undefined;
-  const finish = (status: Partial<grpc.StatusObject>): void => {
-    if (done) return;
-    done = true;
-    if (timer !== undefined) clearTimeout(timer);
+  stream.on('error', ignore);
+  stream.on('data', (chunk: Buffer) => call.onData(chunk));
+  stream.on('end', () => call.onEnd());
+  const deadline = timeoutMs(headers['grpc-timeout']);
+  if (deadline !== undefined) call.timer = setTimeout(() => call.finish(deadlineExceeded), deadline);
+}
+
+/** One call's state; methods rather than closures, since one is made per call. */
+class UnaryCall {
+  timer: NodeJS.Timeout | undefined = undefined;
+  private done = false;
+  private first: Buffer | undefined = undefined;
+  private rest: Buffer[] | undefined = undefined;
+  private received = 0;
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly headers: http2.IncomingHttpHeaders,
+    private readonly method: FastUnaryMethod<unknown, unknown>,
+    private readonly options: FastUnaryOptions,
+  ) {}
+
+  onData(chunk: Buffer): void {
+    if (this.done) return;
+    this.received += chunk.length;
+    if (this.received > this.options.maxMessageBytes + 5) {
+      // Answered at once; the rest of the body is read and dropped.
+      this.finish({ code: grpc.status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${this.received - 5} vs. ${this.options.maxMessageBytes})` });
+      return;
+    }
+    if (this.first === undefined) this.first = chunk;
+    else (this.rest ??= [this.first]).push(chunk);
+  }
+
+  onEnd(): void {
+    if (this.done) return;
+    const message = singleMessage(this.rest === undefined ? this.first : Buffer.concat(this.rest));
+    if (typeof message === 'string') {
+      this.finish({ code: grpc.status.INTERNAL, details: message });
+      return;
+    }
+    let request: unknown;
+    try {
+      request = this.method.decode(message);
+    } catch (error) {
+      this.finish({ code: grpc.status.INTERNAL, details: `Error deserializing request: ${(error as Error).message}` });
+      return;
+    }
+    const authorization = this.headers['authorization'];
+    this.method.handle(request, typeof authorization === 'string' ? authorization : undefined).then(
+      (response) => this.respond(response),
+      (error: unknown) => this.finish(this.options.toStatus(error)),
+    );
+  }
+
+  private respond(response: unknown): void {
+    if (this.done) return;
+    let frame: Buffer;
+    try {
+      frame = this.method.frame(response);
+    } catch {
+      this.finish({ code: grpc.status.INTERNAL, details: 'Error serializing response' });
+      return;
+    }
+    if (frame.length - 5 > this.options.maxMessageBytes) {
+      this.finish({ code: grpc.status.RESOURCE_EXHAUSTED, details: `Sent message larger than max (${frame.length - 5} vs. ${this.options.maxMessageBytes})` });
+      return;
+    }
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
-    // A trailers-only response, as grpc-js answers a failed unary call.
+    stream.respond(responseHeaders, { waitForTrailers: true });
+    stream.once('wantTrailers', sendOkTrailers);
+    stream.end(frame);
+  }
+
+  /** Ends the call with a status and no message: a trailers-only response, as grpc-js answers a failed unary call. */
+  finish(status: Partial<grpc.StatusObject>): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
     stream.respond(
       {
         ':status': 200,
@@ -108,64 +187,12 @@ function serveUnary(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttp
       },
       { endStream: true },
     );
-  };
-  const deadline = timeoutMs(headers['grpc-timeout']);
-  if (deadline !== undefined) timer = setTimeout(() => finish({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }), deadline);
+  }
+}
 
-  let first: Buffer | undefined;
-  let rest: Buffer[] | undefined;
-  let received = 0;
-  stream.on('data', (chunk: Buffer) => {
-    if (done) return;
-    received += chunk.length;
-    if (received > options.maxMessageBytes + 5) {
-      // Answered at once; the rest of the body is read and dropped.
-      finish({ code: grpc.status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${received - 5} vs. ${options.maxMessageBytes})` });
-      return;
-    }
-    if (first === undefined) first = chunk;
-    else (rest ??= [first]).push(chunk);
-  });
-  stream.on('end', () => {
-    if (done) return;
-    const body = rest === undefined ? first : Buffer.concat(rest);
-    const message = singleMessage(body);
-    if (typeof message === 'string') {
-      finish({ code: grpc.status.INTERNAL, details: message });
-      return;
-    }
-    let request: unknown;
-    try {
-      request = method.decode(message);
-    } catch (error) {
-      finish({ code: grpc.status.INTERNAL, details: `Error deserializing request: ${(error as Error).message}` });
-      return;
-    }
-    const authorization = headers['authorization'];
-    method.handle(request, typeof authorization === 'string' ? authorization : undefined).then(
-      (response) => {
-        if (done) return;
-        let frame: Buffer;
-        try {
-          frame = method.frame(response);
-        } catch {
-          finish({ code: grpc.status.INTERNAL, details: 'Error serializing response' });
-          return;
-        }
-        if (frame.length - 5 > options.maxMessageBytes) {
-          finish({ code: grpc.status.RESOURCE_EXHAUSTED, details: `Sent message larger than max (${frame.length - 5} vs. ${options.maxMessageBytes})` });
-          return;
-        }
-        done = true;
-        if (timer !== undefined) clearTimeout(timer);
-        if (stream.destroyed || stream.closed) return;
-        stream.respond(responseHeaders, { waitForTrailers: true });
-        stream.once('wantTrailers', () => stream.sendTrailers(okTrailers));
-        stream.end(frame);
-      },
-      (error: unknown) => finish(options.toStatus(error)),
-    );
-  });
+/** A 'wantTrailers' listener: `this` is the stream. */
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  this.sendTrailers(okTrailers);
 }
 
 /** The one uncompressed message of a unary request, or what is wrong with the body. */
