@@ -11,7 +11,8 @@
  * after the server has stopped, so the two never share cores.
  *
  *   bash scripts/run-bench.sh api
- *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_GRPC_CHANNELS=1 BENCH_GHZ_CONNECTIONS=4 BENCH_GHZ_RPS=0 change the run;
+ *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_GRPC_CHANNELS=1 BENCH_GHZ_CONNECTIONS=4 BENCH_GHZ_RPS=0
+ *   BENCH_GHZ_WARMUP_SECONDS=5 change the run;
  *   BENCH_ROWS=ghz (comma list of rest, ghz, ghz-jwt, grpc-js, floor, floor-fast, in-process) runs only those rows, e.g. to profile.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +42,8 @@ const channels = Number(process.env['BENCH_GRPC_CHANNELS'] ?? 1);
 const ghzConnections = Number(process.env['BENCH_GHZ_CONNECTIONS'] ?? 4);
 /** A fixed call rate for the ghz rows (0 = closed loop): compares CPU per call at equal load. */
 const ghzRps = Number(process.env['BENCH_GHZ_RPS'] ?? 0);
+/** Warm-up of the server's gRPC path before its first ghz row (JIT of the fast path, the sessions). */
+const ghzWarmUpSeconds = Number(process.env['BENCH_GHZ_WARMUP_SECONDS'] ?? 5);
 const rows = new Set((process.env['BENCH_ROWS'] ?? 'rest,ghz,ghz-jwt,grpc-js,floor,floor-fast,in-process').split(','));
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const payload = JSON.stringify({ message: 'hello', n: 42 });
@@ -152,7 +155,7 @@ try {
   }
 
   if (ghz !== undefined && rows.has('ghz')) {
-    await runGhz('warm-up', server.grpc, { ...ghzOptions(ghz), seconds: 2 });
+    await runGhz('warm-up', server.grpc, { ...ghzOptions(ghz), seconds: ghzWarmUpSeconds });
     results.push(await withCpu(server.child.pid, () => runGhz(`gRPC  Functions/Invoke (ghz, ${connections} in flight on ${ghzConnections} connections)`, server.grpc, ghzOptions(ghz))));
   }
   if (ghz !== undefined && rows.has('ghz-jwt')) {
