@@ -11,8 +11,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+// src/eventlog first: it gives kafkajs a linear per-partition grouping of produced messages
+// (src/eventlog/kafka/kafkajs-grouping.ts) before kafkajs loads, so the floor below runs with it too.
 import { openEmbeddedEventLog, openKafkaEventLog, type AppendRecord, type EventLog } from '../../src/eventlog/index.js';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { createInMemoryFunctions, createInvoker, type InvocationRecord, type Invoker, type InvokeRequest } from '../../src/invoker/index.js';
 import { serviceRoleContext } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';

@@ -1,3 +1,5 @@
+// Before anything loads kafkajs: its per-partition grouping is quadratic (kafka/kafkajs-grouping.ts).
+import './kafka/kafkajs-grouping.js';
 export type {
   AppendRecord,
   AppendResult,
