@@ -26,10 +26,10 @@ let nextModuleId = 0;
 
 export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache {
   const maxEntries = options.maxEntries ?? 256;
-  // Keyed by content and limit: the limit is written into the compiled bytes.
-  const entries = new Map<string, Promise<CompiledModule>>();
-  // The same modules once compiled, for peek(): most invocations find theirs here.
-  const compiled = new Map<string, CompiledModule>();
+  // Keyed by content and limit: the limit is written into the compiled bytes. Recency is a
+  // counter per entry (peek runs per invocation: re-inserting into the Map there cost µs).
+  const entries = new Map<string, { readonly loading: Promise<CompiledModule>; module: CompiledModule | undefined; usedAt: number }>();
+  let tick = 0;
 
   async function compile(sha256: string, limits: MemoryLimitSettings, fetchBytes: () => Promise<Uint8Array>): Promise<CompiledModule> {
     const bytes = await fetchBytes();
@@ -52,10 +52,18 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
 
   function evictOldest(): void {
     while (entries.size > maxEntries) {
-      const [key, oldest] = entries.entries().next().value as [string, Promise<CompiledModule>];
-      entries.delete(key);
-      compiled.delete(key);
-      oldest.then((module) => options.onEvict?.(module), () => undefined);
+      // Least recently used; a scan is fine: evictions are rare and the cache is small.
+      let oldestKey: string | undefined;
+      let oldestAt = Infinity;
+      for (const [key, entry] of entries) {
+        if (entry.usedAt < oldestAt) {
+          oldestAt = entry.usedAt;
+          oldestKey = key;
+        }
+      }
+      const oldest = entries.get(oldestKey as string);
+      entries.delete(oldestKey as string);
+      oldest?.loading.then((module) => options.onEvict?.(module), () => undefined);
     }
   }
 
@@ -64,31 +72,28 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
       const key = `${sha256}/${limits.memoryMb}`;
       const hit = entries.get(key);
       if (hit !== undefined) {
-        entries.delete(key);
-        entries.set(key, hit);
-        return hit;
+        hit.usedAt = ++tick;
+        return hit.loading;
       }
       const loading = compile(sha256, limits, fetchBytes);
-      entries.set(key, loading);
+      const entry = { loading, module: undefined as CompiledModule | undefined, usedAt: ++tick };
+      entries.set(key, entry);
       loading.then(
         (module) => {
-          if (entries.get(key) === loading) compiled.set(key, module);
+          entry.module = module;
         },
         () => {
-          if (entries.get(key) === loading) entries.delete(key);
+          if (entries.get(key) === entry) entries.delete(key);
         },
       );
       evictOldest();
       return loading;
     },
     peek(sha256, limits) {
-      const key = `${sha256}/${limits.memoryMb}`;
-      const module = compiled.get(key);
-      if (module === undefined) return undefined;
-      const entry = entries.get(key) as Promise<CompiledModule>;
-      entries.delete(key); // most recently used
-      entries.set(key, entry);
-      return module;
+      const entry = entries.get(`${sha256}/${limits.memoryMb}`);
+      if (entry?.module === undefined) return undefined;
+      entry.usedAt = ++tick;
+      return entry.module;
     },
     get size() {
       return entries.size;
