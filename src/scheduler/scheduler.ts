@@ -192,7 +192,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const now = clock.now();
     const pending: PendingTick[] = [];
+    let planned = 0;
     for (const job of entries) {
+      // Planning is synchronous CPU work (cron-parser); let requests through between jobs.
+      if (++planned % 32 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const schedule = scheduleOf(job);
       if (schedule === null) continue;
       const plan = planJob(schedule, baseline(job), now, policyOf(job));
