@@ -96,10 +96,20 @@ export class KafkaEventLog implements EventLog {
     if (spec.maxMessageBytes !== undefined) configEntries.push({ name: 'max.message.bytes', value: String(spec.maxMessageBytes) });
     // Kafka's default retention (7 days) would silently drop the audit trail: keep everything unless told.
     if (!spec.compacted || spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs ?? -1) });
-    try {
-      await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.name, numPartitions: spec.partitions ?? 1, configEntries }] });
-    } catch (error) {
-      throw new EventLogError('BACKEND', `creating topic "${spec.name}" failed: ${(error as Error).message}`, { cause: error });
+    // A busy broker may answer the leader wait with UNKNOWN_TOPIC_OR_PARTITION before the new
+    // topic's metadata has spread (kafkajs retries only LEADER_NOT_AVAILABLE there). Creating again
+    // is harmless: an existing topic is left as it is.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.name, numPartitions: spec.partitions ?? 1, configEntries }] });
+        return;
+      } catch (error) {
+        const retriable = (error as { retriable?: boolean }).retriable === true || (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+        if (!retriable || attempt >= 6 || this.closed) {
+          throw new EventLogError('BACKEND', `creating topic "${spec.name}" failed: ${(error as Error).message}`, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+      }
     }
   }
 

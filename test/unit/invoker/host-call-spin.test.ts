@@ -49,8 +49,9 @@ describe('host-call bridge: host functions that answer at once', () => {
     clearInterval(interval);
     assert.equal(record.outcome.ok ? 'ok' : record.outcome.error.kind, 'Timeout');
     assert.ok(took < 200 + 100, `took ${took} ms`);
-    // 10 ms ticks over ~200 ms: the event loop was not held by the spin.
-    assert.ok(ticks >= 10, `only ${ticks} timer ticks ran`);
+    // 10 ms ticks over ~200 ms: about 20 when the loop is free, 0-1 if the spin held it; a loaded
+    // machine (the suite runs files side by side on 2 cores) delays some, so half is the bar.
+    assert.ok(ticks >= 5, `only ${ticks} timer ticks ran`);
     const next = await h.invoker.invoke(h.request('loop-ordered', '3'));
     assert.equal(next.outcome.ok, true, JSON.stringify(next.outcome));
   });
