@@ -55,7 +55,7 @@ await log.ensureTopic({ name: changes, partitions: 3 });
 for (let i = 0; i < total; i += 5000) await log.append(changes, Array.from({ length: Math.min(5000, total - i) }, (_, j) => event(i + j)));
 const pipeline = createPipeline({
   log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench', flushIntervalMs: 5,
-  config: { ...loadConfig({}).pipeline, groupId: group, concurrency: 64, highWatermark: 20_000, lowWatermark: 5000 },
+  config: { ...loadConfig({}).pipeline, groupId: group, concurrency: 64, highWatermark: Number(process.env['PROFILE_HIGH_WATERMARK'] ?? 20_000), lowWatermark: Number(process.env['PROFILE_LOW_WATERMARK'] ?? 5000) },
 });
 const began = performance.now();
 const cpu0 = process.cpuUsage();
