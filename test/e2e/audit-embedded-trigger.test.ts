@@ -11,19 +11,8 @@ import assert from 'node:assert/strict';
 import type { InvocationRecord } from '../../src/invoker/index.js';
 import { watToWasm } from '../fixtures/wasm/compile-fixture.js';
 import { deploy, request, startHarness, type Harness } from './api-harness.js';
-import { bumpAllocator } from '../fixtures/wasm/wat-parts.js';
+import { dbQueryGuestWat } from '../fixtures/wasm/wat-parts.js';
 
-/** A guest that runs one fixed db_query and returns its answer. */
-function dbWriterWat(sql: string): string {
-  const bytes = [...Buffer.from(JSON.stringify({ sql, params: [] }), 'utf8')];
-  return `(module
-    (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
-    (memory (export "memory") 1)
-        (data (i32.const 16) "${bytes.map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')}")
-        ${bumpAllocator(4096)}
-    (func (export "handler") (param i32 i32) (result i64)
-      (call $db_query (i32.const 16) (i32.const ${bytes.length}))))`;
-}
 
 describe('audit: a database trigger on the embedded default needs nothing but the deploy', () => {
   let h: Harness;
@@ -40,7 +29,7 @@ describe('audit: a database trigger on the embedded default needs nothing but th
   });
 
   it('runs the triggered function once per inserted row', async () => {
-    const writer = Buffer.from(await watToWasm(dbWriterWat('insert into audit_items (n) select g from generate_series(1, 25) g'))).toString('base64');
+    const writer = Buffer.from(await watToWasm(dbQueryGuestWat('insert into audit_items (n) select g from generate_series(1, 25) g'))).toString('base64');
     const deployedWriter = await request(h, 'POST', '/functions/v1/deploy', { token: h.tokens.serviceRole, json: { name: 'fill', wasm: writer } });
     assert.equal(deployedWriter.status, 201, deployedWriter.text);
     const trigger = await deploy(h, 'on-item', 'echo', { triggers: [{ type: 'database', table: 'audit_items', operations: ['INSERT'] }] });

@@ -14,7 +14,7 @@ import { serviceRoleContext } from '../../src/auth/index.js';
 import { createHostFunctions } from '../../src/wasm/host/index.js';
 import { compileFixture, watToWasm } from '../fixtures/wasm/compile-fixture.js';
 import { readValues, waitFor } from '../unit/pipeline/harness.js';
-import { bumpAllocator } from '../fixtures/wasm/wat-parts.js';
+import { dbQueryGuestWat } from '../fixtures/wasm/wat-parts.js';
 
 /**
  * The embedded default end to end: file event log, PGlite, the event-sourced registry, the real
@@ -22,19 +22,6 @@ import { bumpAllocator } from '../fixtures/wasm/wat-parts.js';
  * src/main.ts does. A function writes rows; a function triggered by that table runs once per row.
  */
 
-/** A guest that runs one fixed db_query and returns null (the request JSON sits in a data segment). */
-function dbWriterWat(sql: string): string {
-  const request = Buffer.from(JSON.stringify({ sql, params: [] }), 'utf8');
-  const bytes = [...request].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
-  return `(module
-    (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
-    (memory (export "memory") 1)
-        (data (i32.const 16) "${bytes}")
-        ${bumpAllocator(4096)}
-    (func (export "handler") (param i32 i32) (result i64)
-      (drop (call $db_query (i32.const 16) (i32.const ${request.length})))
-      (i64.const 0)))`;
-}
 
 let dataDir: string;
 let log: EventLog;
@@ -82,7 +69,7 @@ after(async () => {
 
 describe('pipeline end to end on the embedded default', () => {
   it('runs a database-triggered function once per row another function inserts', async () => {
-    await registry.deploy({ name: 'fill', wasm: await watToWasm(dbWriterWat('insert into items (n) select g from generate_series(1, 25) g')), triggers: [{ type: 'http' }] });
+    await registry.deploy({ name: 'fill', wasm: await watToWasm(dbQueryGuestWat('insert into items (n) select g from generate_series(1, 25) g', 'null')), triggers: [{ type: 'http' }] });
     await registry.deploy({ name: 'on-item', wasm: await compileFixture('echo'), triggers: [{ type: 'database', table: 'items', operations: ['INSERT'] }] });
     const filled = await invoker.invoke({ functionName: 'fill', payload: '{}', trigger: 'http', rls: serviceRoleContext });
     assert.equal(filled.outcome.ok, true, JSON.stringify(filled.outcome));
@@ -98,8 +85,8 @@ describe('pipeline end to end on the embedded default', () => {
   });
 
   it('stops two functions that write each other\'s tables at the trigger-depth limit', async () => {
-    await registry.deploy({ name: 'ping', wasm: await watToWasm(dbWriterWat('insert into pong_t default values')), triggers: [{ type: 'database', table: 'ping_t', operations: ['INSERT'] }] });
-    await registry.deploy({ name: 'pong', wasm: await watToWasm(dbWriterWat('insert into ping_t default values')), triggers: [{ type: 'database', table: 'pong_t', operations: ['INSERT'] }] });
+    await registry.deploy({ name: 'ping', wasm: await watToWasm(dbQueryGuestWat('insert into pong_t default values', 'null')), triggers: [{ type: 'database', table: 'ping_t', operations: ['INSERT'] }] });
+    await registry.deploy({ name: 'pong', wasm: await watToWasm(dbQueryGuestWat('insert into ping_t default values', 'null')), triggers: [{ type: 'database', table: 'pong_t', operations: ['INSERT'] }] });
     await database.admin('insert into ping_t default values');
     const guarded = async (): Promise<DeadLetter[]> => (await readValues<DeadLetter>(log, pipeline.topics.dlq)).filter((l) => l.stage === 'loop-guard');
     await waitFor(async () => (await guarded()).length === 1, 30_000, 'the loop guard dead letter');

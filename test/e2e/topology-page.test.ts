@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { watToWasm } from '../fixtures/wasm/compile-fixture.js';
-import { bumpAllocator } from '../fixtures/wasm/wat-parts.js';
+import { dbQueryGuestWat } from '../fixtures/wasm/wat-parts.js';
 import { deploy, request, startHarness, type Harness } from './api-harness.js';
 
 const chromiumPath = process.env['AEROFN_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -29,17 +29,6 @@ interface Described {
   subTopologies: Array<{ nodes: DescribedNode[] }>;
 }
 
-/** A guest that runs one fixed db_query (an insert) and returns its answer. */
-function dbWriterWat(sql: string): string {
-  const bytes = [...Buffer.from(JSON.stringify({ sql, params: [] }), 'utf8')];
-  return `(module
-    (import "aerodb" "db_query" (func $db_query (param i32 i32) (result i64)))
-    (memory (export "memory") 1)
-    (data (i32.const 16) "${bytes.map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')}")
-    ${bumpAllocator(4096)}
-    (func (export "handler") (param i32 i32) (result i64)
-      (call $db_query (i32.const 16) (i32.const ${bytes.length}))))`;
-}
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -88,7 +77,7 @@ describe('the topology page in a real Chromium', () => {
     const schema = join(dir, 'schema.sql');
     await writeFile(schema, `create table if not exists ${table} (id bigserial primary key, n int not null);\ngrant select, insert on ${table} to service_role;\ngrant usage on sequence ${table}_id_seq to service_role;\n`);
     h = await startHarness({ AEROFN_INIT_SQL: schema });
-    const writer = Buffer.from(await watToWasm(dbWriterWat(`insert into ${table} (n) select g from generate_series(1, 10) g`))).toString('base64');
+    const writer = Buffer.from(await watToWasm(dbQueryGuestWat(`insert into ${table} (n) select g from generate_series(1, 10) g`))).toString('base64');
     const deployed = await request(h, 'POST', '/functions/v1/deploy', { token: h.tokens.serviceRole, json: { name: 'fill', wasm: writer } });
     assert.equal(deployed.status, 201, deployed.text);
     const trigger = await deploy(h, 'on-item', 'echo', { triggers: [{ type: 'database', table, operations: ['INSERT'] }] });
