@@ -19,6 +19,10 @@ export interface Work {
   startedAt: number;
   /** Attempts already finished (only kept on the retry path). */
   finished: AttemptResult[] | null;
+  /** InFlightInvocations' list: whether this task is in it, and its neighbours. */
+  linked: boolean;
+  prev: Work | null;
+  next: Work | null;
 }
 
 /** Builds the record of attempt `attempt` of a task that was running (or due) when the drain bound passed. */
@@ -30,26 +34,50 @@ export type AbandonRecord = (task: InvocationTask, attempt: number, startedAt: n
  * one record per attempt that was still running, without committing the source offset.
  */
 export class InFlightInvocations {
-  private readonly open = new Set<Work>();
+  // An intrusive doubly linked list: add and settle run per invocation, and unlinking a node is
+  // cheaper than a Set's hashing (a Set cost ~0.8 µs per event in the pipeline's profile).
+  private head: Work | null = null;
+  private count = 0;
   private closed = false;
 
   get size(): number {
-    return this.open.size;
+    return this.count;
   }
 
   add(work: Work): void {
-    if (!this.closed) this.open.add(work);
+    if (this.closed) return;
+    work.linked = true;
+    work.prev = null;
+    work.next = this.head;
+    if (this.head !== null) this.head.prev = work;
+    this.head = work;
+    this.count++;
   }
 
   /** False once abandoned: a late result of an abandoned task must not be recorded twice. */
   settle(work: Work): boolean {
-    return this.open.delete(work) || !this.closed;
+    if (this.closed) return false;
+    if (!work.linked) return true;
+    if (work.prev !== null) work.prev.next = work.next;
+    else this.head = work.next;
+    if (work.next !== null) work.next.prev = work.prev;
+    work.linked = false;
+    work.prev = null;
+    work.next = null;
+    this.count--;
+    return true;
+  }
+
+  private *open(): Generator<Work> {
+    // Oldest first (the list is newest first), so records come out in the order tasks were taken in.
+    const all: Work[] = [];
+    for (let work = this.head; work !== null; work = work.next) all.push(work);
+    for (let i = all.length - 1; i >= 0; i--) yield all[i] as Work;
   }
 
   abandon(record: AbandonRecord): Completion[] {
-    this.closed = true;
     const byJoin = new Map<Join, InvocationRecord[]>();
-    for (const work of this.open) {
+    for (const work of this.open()) {
       let records = byJoin.get(work.join);
       if (records === undefined) byJoin.set(work.join, (records = [...work.join.invocations]));
       if (work.attempt === 0) continue; // never started: nothing ran, the redelivery runs it
@@ -58,7 +86,9 @@ export class InFlightInvocations {
       // Between retries (the last attempt finished, the backoff was running): the next one is the one given up.
       records.push(record(work.task, done ? work.attempt + 1 : work.attempt, work.startedAt, !done));
     }
-    this.open.clear();
+    this.closed = true;
+    this.head = null;
+    this.count = 0;
     const completions: Completion[] = [];
     for (const [join, invocations] of byJoin) {
       if (invocations.length > 0) completions.push({ record: join.record, invocations, deadLetters: [], abandoned: true });

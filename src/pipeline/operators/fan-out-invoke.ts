@@ -76,7 +76,7 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
                     const join: Join = { pending: item.functions.length, record: item.record, invocations: [], deadLetters: [] };
                     const { record, event } = item;
                     for (const fn of item.functions) {
-                      const work: Work = { join, task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) }, attempt: 0, startedAt: 0, finished: null };
+                      const work: Work = { join, task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) }, attempt: 0, startedAt: 0, finished: null, linked: false, prev: null, next: null };
                       inFlight?.add(work);
                       subscriber.next(work);
                     }
