@@ -37,6 +37,7 @@ const slowWat = `(module
 interface StoredInvocation {
   id: string;
   function: string;
+  trigger: string;
   input: string;
   attempt: number;
   source: { topic: string; partition: number; offset: number } | null;
@@ -268,6 +269,36 @@ describe('aerofn serve: SIGTERM drains', () => {
       for (const record of abandoned) assert.ok(after.some((done) => done.id === record.id), `abandoned ${record.id} did not run again under the same id`);
       again.child.kill('SIGTERM');
       assert.equal((await again.exited).code, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('records a REST invocation still running at the drain bound as abandoned (trigger http, no source)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aerofn-drain-rest-'));
+    const shortBound = 500;
+    try {
+      const server = await startServer(dir, secret, { AEROFN_DRAIN_TIMEOUT_MS: String(shortBound) });
+      const spin = Buffer.from(await guestWasm('loop')).toString('base64');
+      assert.equal(await post(`${server.baseUrl}/functions/v1/deploy`, { name: 'spin', wasm: spin, config: { timeoutMs: 60_000, verifyJwt: false } }, token), 201);
+      const stuck = post(`${server.baseUrl}/functions/v1/spin`, { n: 1 }).catch(() => 'refused');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      const exit = await server.exited;
+      await stuck;
+      assert.equal(exit.code, 0);
+      assert.ok(exit.at - signalled < shortBound + 3000, `exited ${exit.at - signalled} ms after SIGTERM (bound ${shortBound} ms)`);
+      const records = (await storedInvocations(dir)).filter((record) => record.function === 'spin');
+      assert.equal(records.length, 1, JSON.stringify(records.map((r) => r.outcome)));
+      const [record] = records;
+      assert.ok(record !== undefined && !record.outcome.ok);
+      assert.equal(record.outcome.error.kind, 'Unavailable');
+      assert.equal(record.outcome.error.details?.abandoned, true);
+      assert.match(record.outcome.error.message, /^abandoned at shutdown: the drain bound \(500 ms\) passed while it was running; the caller's connection was closed/);
+      assert.equal(record.source, null);
+      assert.equal(record.trigger, 'http');
+      assert.deepEqual(JSON.parse(record.input), { n: 1 });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
