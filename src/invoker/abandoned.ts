@@ -1,5 +1,6 @@
 import { FunctionError } from '../errors/index.js';
 import type { FunctionDefinition } from '../registry/index.js';
+import { guestContextOf } from './guest-context.js';
 import type { InvocationRecord, InvokeRequest } from './invoker-types.js';
 
 export interface AbandonedInvocation {
@@ -38,17 +39,7 @@ export function abandonedRecord(abandoned: AbandonedInvocation): InvocationRecor
     trigger: request.trigger,
     source: request.source ?? null,
     input: request.payload === '' ? 'null' : request.payload,
-    context: {
-      invocationId: id,
-      function: definition.name,
-      version: definition.version,
-      trigger: request.trigger,
-      role: request.rls.role,
-      sub: request.rls.sub,
-      claims: request.rls.claims,
-      attempt,
-      now: startedAtMs,
-    },
+    context: guestContextOf(definition, request, id, startedAtMs),
     journal: [],
     outcome: { ok: false, error: error.toJSON() },
     attempt,

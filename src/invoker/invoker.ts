@@ -14,6 +14,7 @@ import {
   type SandboxResult,
 } from '../wasm/index.js';
 import type { GuestContext, InvocationRecord, InvokeRequest, Invoker } from './invoker-types.js';
+import { guestContextOf } from './guest-context.js';
 
 export interface InvokerOptions {
   readonly functions: FunctionLookup;
@@ -109,17 +110,7 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
     const input = request.payloadIsJson === true && request.payload !== '' ? request.payload : checkPayload(request.payload);
     const id = request.invocationId ?? randomUUID();
     const startedAtMs = Date.now();
-    const context: GuestContext = {
-      invocationId: id,
-      function: definition.name,
-      version: definition.version,
-      trigger: request.trigger,
-      role: request.rls.role,
-      sub: request.rls.sub,
-      claims: request.rls.claims,
-      attempt: request.attempt ?? 1,
-      now: startedAtMs,
-    };
+    const context = guestContextOf(definition, request, id, startedAtMs);
 
     let result: SandboxResult;
     let module: CompiledModule | undefined;
