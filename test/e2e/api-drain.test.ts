@@ -344,23 +344,9 @@ describe('aerofn serve: SIGTERM drains', () => {
       again.child.kill('SIGTERM');
       await again.exited;
 
-      const log = await openEmbeddedEventLog({ dataDir: dir, fsync: false, logger: silentLogger() });
       const seen = new Set<number>();
-      try {
-        const partitions = await log.partitionCount('aerofn.invocations');
-        for (let partition = 0; partition < partitions; partition++) {
-          for (let offset = 0; ; ) {
-            const records = await log.read('aerofn.invocations', partition, offset, { maxRecords: 1000 });
-            if (records.length === 0) break;
-            for (const record of records) {
-              offset = record.offset + 1;
-              const invocation = JSON.parse(record.value!.toString('utf8')) as { function: string; input: string; outcome: { ok: boolean } };
-              if (invocation.function === 'on-row' && invocation.outcome.ok) seen.add(Number((JSON.parse(invocation.input) as { row: { id: number } }).row.id));
-            }
-          }
-        }
-      } finally {
-        await log.close();
+      for (const invocation of await storedInvocations(dir)) {
+        if (invocation.function === 'on-row' && invocation.outcome.ok) seen.add(Number((JSON.parse(invocation.input) as { row: { id: number } }).row.id));
       }
       const missing = [...acknowledged].filter((id) => !seen.has(id));
       assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.size} acknowledged rows never reached on-row`);
