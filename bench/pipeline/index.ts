@@ -210,17 +210,10 @@ async function measureKafkaPassthrough(log: EventLog): Promise<Result> {
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }]);
     },
   });
-  const began = performance.now();
-  await waitCommitted(log, group, input, total);
-  const ms = performance.now() - began;
-  const before = new Map((await log.endOffsets(input)).map((end, p) => [p, end] as const));
-  const outputBefore = await log.endOffsets(output);
-  await produceSteady(log, input, latencyEvents, latencyRate, total);
-  await waitCommitted(log, group, input, total + latencyEvents);
-  await consumer.disconnect();
-  await producer.disconnect();
-  const lat = await latencies(log, input, output, before, outputBefore, headerSource);
-  return { name: 'kafkajs passthrough (stock kafkajs)', eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return timePassthrough(log, { input, output, group }, 'kafkajs passthrough (stock kafkajs)', async () => {
+    await consumer.disconnect();
+    await producer.disconnect();
+  });
 }
 
 /** Raw EventLog on the embedded log: subscribe, append the batch to the output, commit. */
@@ -238,6 +231,15 @@ async function measureEmbeddedPassthrough(log: EventLog): Promise<Result> {
       await log.commitOffsets(group, [{ topic: batch.topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 }]);
     },
   });
+  return timePassthrough(log, { input, output, group }, 'EventLog passthrough (embedded)', () => subscription.close());
+}
+
+/**
+ * A running passthrough's two phases: throughput until every prefilled record is committed, then
+ * latency over a steady stream (output timestamp − source timestamp, matched by the src header).
+ */
+async function timePassthrough(log: EventLog, topics: { input: string; output: string; group: string }, name: string, stop: () => Promise<void>): Promise<Result> {
+  const { input, output, group } = topics;
   const began = performance.now();
   await waitCommitted(log, group, input, total);
   const ms = performance.now() - began;
@@ -245,9 +247,9 @@ async function measureEmbeddedPassthrough(log: EventLog): Promise<Result> {
   const outputBefore = await log.endOffsets(output);
   await produceSteady(log, input, latencyEvents, latencyRate, total);
   await waitCommitted(log, group, input, total + latencyEvents);
-  await subscription.close();
+  await stop();
   const lat = await latencies(log, input, output, before, outputBefore, headerSource);
-  return { name: 'EventLog passthrough (embedded)', eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { name, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
 function print(rows: Result[], floor: Result, pipeline: Result): void {
