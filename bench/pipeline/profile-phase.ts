@@ -29,7 +29,7 @@ const noopWat = `(module (memory (export "memory") 1)
   (func (export "alloc") (param i32) (result i32) (i32.const 1024))
   (func (export "handler") (param i32 i32) (result i64) (i64.const 0)))`;
 const functions = createInMemoryFunctions();
-const real = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger(), ...(process.env['PROFILE_MAIN_SPIN_MICROS'] === undefined ? {} : { mainSpinMicros: Number(process.env['PROFILE_MAIN_SPIN_MICROS']) }) });
+const real = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger(), ...(process.env['PROFILE_MAIN_SPIN_MICROS'] === undefined ? {} : { mainSpinMicros: Number(process.env['PROFILE_MAIN_SPIN_MICROS']) }), ...(process.env['PROFILE_SPIN_MICROS'] === undefined ? {} : { spinMicros: Number(process.env['PROFILE_SPIN_MICROS']) }) });
 await real.ready();
 await functions.deploy('noop', await watToWasm(noopWat), { triggers: [{ type: 'database', table: 'bench', operations: ['INSERT'] }] });
 const inProcess = {
@@ -55,7 +55,7 @@ await log.ensureTopic({ name: changes, partitions: 3 });
 for (let i = 0; i < total; i += 5000) await log.append(changes, Array.from({ length: Math.min(5000, total - i) }, (_, j) => event(i + j)));
 const pipeline = createPipeline({
   log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench', flushIntervalMs: 5,
-  config: { ...loadConfig({}).pipeline, groupId: group, concurrency: 64, highWatermark: Number(process.env['PROFILE_HIGH_WATERMARK'] ?? 20_000), lowWatermark: Number(process.env['PROFILE_LOW_WATERMARK'] ?? 5000) },
+  config: { ...loadConfig({}).pipeline, groupId: group, concurrency: Number(process.env['PROFILE_CONCURRENCY'] ?? 64), highWatermark: Number(process.env['PROFILE_HIGH_WATERMARK'] ?? 20_000), lowWatermark: Number(process.env['PROFILE_LOW_WATERMARK'] ?? 5000) },
 });
 const began = performance.now();
 const cpu0 = process.cpuUsage();
