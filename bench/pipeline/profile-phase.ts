@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GCProfiler } from 'node:v8';
+import { Session } from 'node:inspector/promises';
+import { writeFile } from 'node:fs/promises';
 import { openEmbeddedEventLog, openKafkaEventLog, type AppendRecord } from '../../src/eventlog/index.js';
 import { createInMemoryFunctions, createInvoker, type InvocationRecord, type InvokeRequest } from '../../src/invoker/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -57,6 +60,18 @@ const pipeline = createPipeline({
   log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench', flushIntervalMs: 5,
   config: { ...loadConfig({}).pipeline, groupId: group, concurrency: Number(process.env['PROFILE_CONCURRENCY'] ?? 64), highWatermark: Number(process.env['PROFILE_HIGH_WATERMARK'] ?? 20_000), lowWatermark: Number(process.env['PROFILE_LOW_WATERMARK'] ?? 5000) },
 });
+// Allocation and GC are deterministic where events/s is not: bytes allocated per event (the used
+// heap's growth between collections), bytes promoted by scavenges, and collections per event.
+const gc = new GCProfiler();
+// PROFILE_HEAP=file.heapprofile: a sampling profile of every allocation of the phase on the main
+// thread (collected objects included), to see where the garbage comes from (Chrome DevTools opens it).
+const heapSession = process.env['PROFILE_HEAP'] === undefined ? undefined : new Session();
+if (heapSession !== undefined) {
+  heapSession.connect();
+  await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
+const heapStart = process.memoryUsage().heapUsed;
+gc.start();
 const began = performance.now();
 const cpu0 = process.cpuUsage();
 const mainCpu0 = mainThreadCpuMs();
@@ -69,7 +84,34 @@ for (;;) {
 const ms = performance.now() - began;
 const cpu = process.cpuUsage(cpu0);
 const mainCpu = mainThreadCpuMs() - mainCpu0;
+const heapEnd = process.memoryUsage().heapUsed;
+if (heapSession !== undefined) {
+  const { profile } = await heapSession.post('HeapProfiler.stopSampling');
+  await writeFile(process.env['PROFILE_HEAP']!, JSON.stringify(profile));
+  heapSession.disconnect();
+}
+const gcStats = gc.stop()?.statistics ?? [];
+let allocated = 0;
+let promoted = 0;
+let scavenges = 0;
+let fullGcs = 0;
+let pauseUs = 0;
+let lastAfter = heapStart;
+const oldUsed = (stats: { heapSpaceStatistics: Array<{ spaceName: string; spaceUsedSize: number }> }): number => stats.heapSpaceStatistics.find((space) => space.spaceName === 'old_space')?.spaceUsedSize ?? 0;
+for (const entry of gcStats) {
+  const before = entry.beforeGC.heapStatistics.usedHeapSize;
+  const after = entry.afterGC.heapStatistics.usedHeapSize;
+  allocated += Math.max(0, before - lastAfter);
+  lastAfter = after;
+  pauseUs += entry.cost;
+  if (entry.gcType === 'Scavenge') {
+    scavenges += 1;
+    promoted += Math.max(0, oldUsed(entry.afterGC) - oldUsed(entry.beforeGC));
+  } else if (entry.gcType === 'MarkSweepCompact') fullGcs += 1;
+}
+allocated += Math.max(0, heapEnd - lastAfter);
 console.log(`${kafka ? 'kafka' : 'embedded'}, ${process.env['PROFILE_INVOKER'] ?? 'sandbox'}: ${Math.round((total / ms) * 1000)} events/s, process CPU ${(((cpu.user + cpu.system) / total)).toFixed(1)} µs/event, main thread CPU ${((mainCpu * 1000) / total).toFixed(1)} µs/event`);
+console.log(`  heap: ${Math.round(allocated / total)} B allocated/event, ${Math.round(promoted / total)} B promoted/event, ${scavenges} scavenges, ${fullGcs} mark-compacts, GC pauses ${(pauseUs / total).toFixed(1)} µs/event`);
 await pipeline.stop();
 await log.close();
 await real.close();
