@@ -35,6 +35,20 @@ describe('createTriggerIndex', () => {
     ]);
     assert.equal(createTriggerIndex([twice]).lookup({ table: 'orders', schema: null, op: 'INSERT', row: {}, old: null }).length, 1);
   });
+
+  it('answers triggers without schema or filter with one shared, frozen list; a filter makes it per event', () => {
+    const plain = createTriggerIndex([onOrders, deletes]);
+    const first = plain.lookup({ table: 'orders', schema: 'public', op: 'UPDATE', row: { id: 1 }, old: null });
+    const second = plain.lookup({ table: 'orders', schema: null, op: 'UPDATE', row: { id: 2 }, old: null });
+    assert.equal(first, second);
+    assert.ok(Object.isFrozen(first));
+    assert.deepEqual(first.map((fn) => fn.name), ['on-orders']);
+    assert.deepEqual(plain.lookup({ table: 'orders', schema: null, op: 'INSERT', row: null, old: null }).map((fn) => fn.name), ['on-orders']);
+    assert.deepEqual(plain.lookup({ table: 'orders', schema: null, op: 'DELETE', row: null, old: { id: 1 } }).map((fn) => fn.name), ['on-delete']);
+    const filtered = index.lookup({ table: 'orders', schema: 'public', op: 'INSERT', row: { total: 500 }, old: null });
+    assert.notEqual(filtered, index.lookup({ table: 'orders', schema: 'public', op: 'INSERT', row: { total: 500 }, old: null }));
+    assert.deepEqual(index.tables(), ['orders']);
+  });
 });
 
 describe('matchesFilter', () => {
