@@ -24,12 +24,23 @@ export interface ModuleCacheOptions {
 
 let nextModuleId = 0;
 
+interface Entry {
+  readonly loading: Promise<CompiledModule>;
+  module: CompiledModule | undefined;
+  usedAt: number;
+  /** Out of the cache (evicted, or its compile failed). */
+  dropped: boolean;
+}
+
 export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache {
   const maxEntries = options.maxEntries ?? 256;
   // Keyed by content and limit: the limit is written into the compiled bytes. Recency is a
   // counter per entry (peek runs per invocation: re-inserting into the Map there cost µs).
-  const entries = new Map<string, { readonly loading: Promise<CompiledModule>; module: CompiledModule | undefined; usedAt: number }>();
+  const entries = new Map<string, Entry>();
   let tick = 0;
+  // The entry peek found last: a function invoked again is found without building its key string
+  // (a template of the 64-character sha256 per invocation showed in the allocation profile).
+  let last: { sha256: string; memoryMb: number; entry: Entry } | undefined;
 
   async function compile(sha256: string, limits: MemoryLimitSettings, fetchBytes: () => Promise<Uint8Array>): Promise<CompiledModule> {
     const bytes = await fetchBytes();
@@ -63,6 +74,7 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
       }
       const oldest = entries.get(oldestKey as string);
       entries.delete(oldestKey as string);
+      if (oldest !== undefined) oldest.dropped = true;
       oldest?.loading.then((module) => options.onEvict?.(module), () => undefined);
     }
   }
@@ -76,13 +88,14 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
         return hit.loading;
       }
       const loading = compile(sha256, limits, fetchBytes);
-      const entry = { loading, module: undefined as CompiledModule | undefined, usedAt: ++tick };
+      const entry: Entry = { loading, module: undefined, usedAt: ++tick, dropped: false };
       entries.set(key, entry);
       loading.then(
         (module) => {
           entry.module = module;
         },
         () => {
+          entry.dropped = true;
           if (entries.get(key) === entry) entries.delete(key);
         },
       );
@@ -90,8 +103,10 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
       return loading;
     },
     peek(sha256, limits) {
-      const entry = entries.get(`${sha256}/${limits.memoryMb}`);
+      const hit = last !== undefined && last.sha256 === sha256 && last.memoryMb === limits.memoryMb && !last.entry.dropped ? last.entry : undefined;
+      const entry = hit ?? entries.get(`${sha256}/${limits.memoryMb}`);
       if (entry?.module === undefined) return undefined;
+      if (hit === undefined) last = { sha256, memoryMb: limits.memoryMb, entry };
       entry.usedAt = ++tick;
       return entry.module;
     },

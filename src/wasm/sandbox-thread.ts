@@ -268,8 +268,14 @@ export class SandboxThread {
       const running = this.slots[slot];
       if (running !== undefined && this.state(slot) === JobState.DONE) done.push(running);
     }
-    // Oldest first: results that travel over the port arrive in the order the jobs ran.
-    if (done.length > 1) done.sort((a, b) => a.index - b.index);
+    // Oldest first: results that travel over the port arrive in the order the jobs ran. An
+    // insertion sort of at most QUEUE_DEPTH items: Array#sort allocated per collect.
+    for (let i = 1; i < done.length; i++) {
+      const item = done[i] as Running;
+      let j = i - 1;
+      for (; j >= 0 && (done[j] as Running).index > item.index; j--) done[j + 1] = done[j] as Running;
+      done[j + 1] = item;
+    }
     for (const running of done) {
       const slot = running.index % QUEUE_DEPTH;
       this.ranGuest = true;
