@@ -35,8 +35,19 @@ export function murmur2(data: Buffer): number {
 
 /** The partition of a keyed record among `partitions`. */
 export function partitionForKey(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+  if (partitions === 1) return 0;
+  // Appends come in runs of one key (the invocations sink keys by function name): the last answer
+  // saves a Buffer and a hash per record.
+  if (key === lastKey && partitions === lastPartitions) return lastPartition;
+  const partition = (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+  lastKey = key;
+  lastPartitions = partitions;
+  lastPartition = partition;
+  return partition;
 }
+let lastKey: string | undefined;
+let lastPartitions = 0;
+let lastPartition = 0;
 
 /** Round-robin for records without a key, one counter per topic. */
 export class RoundRobin {

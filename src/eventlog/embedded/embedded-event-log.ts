@@ -183,12 +183,15 @@ export class EmbeddedEventLog implements EventLog {
       const log = state.logs[partition];
       if (log === undefined) throw new EventLogError('INVALID_ARGUMENT', `topic "${topic}" has partitions 0..${state.partitions - 1}, not ${partition}`);
       if (state.compacted && key === null) throw new EventLogError('INVALID_ARGUMENT', `topic "${topic}" is compacted: every record needs a key`);
-      const value = record.value === null ? null : typeof record.value === 'string' ? Buffer.from(record.value, 'utf8') : record.value;
-      const size = FRAME_HEADER_BYTES + (value?.length ?? 0) + (key === null ? 0 : Buffer.byteLength(key));
+      // A text value stays text: the frame encoder writes it as UTF-8 straight into the frame
+      // (a Buffer per value here was a copy of every invocation record).
+      const value = record.value;
+      const valueBytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+      const size = FRAME_HEADER_BYTES + valueBytes + (key === null ? 0 : Buffer.byteLength(key));
       if (size > state.maxMessageBytes) {
         throw new EventLogError('RECORD_TOO_LARGE', `a ${size}-byte record exceeds topic "${topic}"'s maxMessageBytes (${state.maxMessageBytes}); raise it in ensureTopic or split the record`);
       }
-      return { log, key, value, headers: record.headers, timestamp: record.timestamp ?? now };
+      return { log, key, value, valueBytes, headers: record.headers, timestamp: record.timestamp ?? now };
     });
   }
 

@@ -10,7 +10,10 @@ import { clearJournal, writeJournal } from './txn-journal.js';
 export interface PreparedRecord {
   readonly log: PartitionLog;
   readonly key: string | null;
-  readonly value: Buffer | null;
+  /** Bytes, or text the frame encoder writes as UTF-8. */
+  readonly value: Buffer | string | null;
+  /** The value's length in bytes (UTF-8 for text). */
+  readonly valueBytes: number;
   readonly headers: AppendRecord['headers'];
   readonly timestamp: number;
 }
@@ -96,7 +99,7 @@ export class LogWriter {
       let frames = next.get(record.log);
       if (frames === undefined) next.set(record.log, (frames = []));
       const offset = record.log.endOffset + frames.length;
-      const buf = encodeFrame({ offset, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers });
+      const buf = encodeFrame({ offset, timestamp: record.timestamp, key: record.key, value: record.value, valueBytes: record.valueBytes, headers: record.headers });
       frames.push({ buf, offset, timestamp: record.timestamp, key: record.key });
       return { partition: record.log.partition, offset };
     });

@@ -25,36 +25,40 @@ export interface FrameInput {
   readonly offset: number;
   readonly timestamp: number;
   readonly key: string | null;
-  readonly value: Buffer | null;
+  /** The value as bytes, or as text written into the frame as UTF-8 (no Buffer of its own). */
+  readonly value: Buffer | string | null;
+  /** The value's UTF-8 length when the caller knows it already (a string value). */
+  readonly valueBytes?: number;
   readonly headers: Headers | undefined;
 }
 
 export function encodeFrame(input: FrameInput): Buffer {
-  // Key and headers are written straight into the frame (no Buffer per key, name and value):
-  // appending invocation records, that allocation was a visible part of the pipeline's cost.
-  const keyLength = input.key === null ? 0 : Buffer.byteLength(input.key, 'utf8');
-  const valueLength = input.value?.length ?? 0;
+  // Key, value text and headers are written straight into the frame (no Buffer per key, value,
+  // name and header value): appending invocation records, that allocation was a visible part of
+  // the pipeline's cost.
+  const { key, value, headers } = input;
+  const keyLength = key === null ? 0 : Buffer.byteLength(key, 'utf8');
+  const valueLength = value === null ? 0 : typeof value === 'string' ? (input.valueBytes ?? Buffer.byteLength(value, 'utf8')) : value.length;
   let headersLength = 0;
-  const headerEntries = input.headers === undefined ? undefined : Object.entries(input.headers);
-  if (headerEntries !== undefined) for (const [name, value] of headerEntries) headersLength += 6 + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(String(value), 'utf8');
+  if (headers !== undefined) for (const name in headers) headersLength += 6 + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(String(headers[name]), 'utf8');
   const total = FRAME_HEADER_BYTES + keyLength + valueLength + headersLength;
   const frame = Buffer.allocUnsafe(total);
   frame.writeUInt32LE(total - 4, 0);
   frame.writeDoubleLE(input.offset, 8);
   frame.writeDoubleLE(input.timestamp, 16);
-  frame.writeInt32LE(input.key === null ? -1 : keyLength, 24);
-  frame.writeInt32LE(input.value === null ? -1 : valueLength, 28);
+  frame.writeInt32LE(key === null ? -1 : keyLength, 24);
+  frame.writeInt32LE(value === null ? -1 : valueLength, 28);
   frame.writeUInt32LE(headersLength, 32);
   let at = FRAME_HEADER_BYTES;
-  if (input.key !== null) at += frame.write(input.key, at, 'utf8');
-  if (input.value !== null) at += input.value.copy(frame, at);
-  if (headerEntries !== undefined) {
-    for (const [name, value] of headerEntries) {
+  if (key !== null) at += frame.write(key, at, 'utf8');
+  if (value !== null) at += typeof value === 'string' ? frame.write(value, at, 'utf8') : value.copy(frame, at);
+  if (headers !== undefined) {
+    for (const name in headers) {
       const nameAt = at + 2;
       const nameLength = frame.write(name, nameAt, 'utf8');
       frame.writeUInt16LE(nameLength, at);
       const valueAt = nameAt + nameLength + 4;
-      const written = frame.write(String(value), valueAt, 'utf8');
+      const written = frame.write(String(headers[name]), valueAt, 'utf8');
       frame.writeUInt32LE(written, nameAt + nameLength);
       at = valueAt + written;
     }

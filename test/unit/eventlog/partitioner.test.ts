@@ -23,6 +23,7 @@ describe('keyed partitioning', () => {
         const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
         const expected = partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
         assert.equal(partitionForKey(key, count), expected, `${key} over ${count}`);
+        assert.equal(partitionForKey(key, count), expected, `${key} over ${count}, asked again (the remembered answer)`);
       }
     }
   });
