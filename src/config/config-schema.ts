@@ -27,7 +27,12 @@ export interface AeroConfig {
     /** Embedded log: fsync every append batch before acknowledging it (see docs/event-log.md). */
     readonly fsync: boolean;
   };
-  readonly database: { readonly url: string | undefined; readonly poolSize: number };
+  readonly database: {
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    /** Guest statements kept prepared per connection (0: none; absent: defaultPreparedStatements; see docs/database.md). */
+    readonly preparedStatements?: number;
+  };
   /** SQL files main.ts runs as the database owner at start, before serving (demo schema, first boot). */
   readonly bootstrap: { readonly initSql: readonly string[] };
   readonly sandbox: {
@@ -90,3 +95,6 @@ export const parsers = {
     return raw as T;
   },
 };
+
+/** db_query statements kept prepared per database connection unless configured otherwise. */
+export const defaultPreparedStatements = 100;

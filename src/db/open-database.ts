@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AeroConfig } from '../config/index.js';
+import { defaultPreparedStatements, type AeroConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Database } from './database.js';
 import { openPgliteDriver } from './pglite/pglite-driver.js';
@@ -18,11 +18,11 @@ export interface OpenDatabaseOptions {
 /** PostgreSQL when DATABASE_URL is set, else PGlite in the data dir (DESIGN §2). */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const logger = options.logger;
-  const url = options.config.database.url;
+  const { url, poolSize, preparedStatements = defaultPreparedStatements } = options.config.database;
   const driver =
     url !== undefined
-      ? openPostgresDriver({ url, poolSize: options.config.database.poolSize, logger })
-      : await openPgliteDriver(options.inMemory === true ? {} : { dataDir: join(options.dataDir, 'pglite') });
+      ? openPostgresDriver({ url, poolSize, preparedStatements, logger })
+      : await openPgliteDriver({ preparedStatements, ...(options.inMemory === true ? {} : { dataDir: join(options.dataDir, 'pglite') }) });
   try {
     return await createRlsDatabase(driver, logger);
   } catch (error) {

@@ -3,6 +3,7 @@ import { PGlite, type Results } from '@electric-sql/pglite';
 import type { QueryResult, SqlExecutor } from '../database.js';
 import type { Driver } from '../driver.js';
 import { normalizeParams, normalizeRows } from '../values.js';
+import { isStalePlan, PreparedStatements } from '../prepared-statements.js';
 import { pgliteSessionQuery } from './pglite-session.js';
 
 function toResult(result: Results<Record<string, unknown>>): QueryResult {
@@ -16,7 +17,7 @@ function toResult(result: Results<Record<string, unknown>>): QueryResult {
  * statement_timeout and pg_cancel_backend do nothing. The shared layer checks the deadline after
  * the statement (sessionQuery's `check`) and rolls it back when it ran too long (docs/database.md).
  */
-export async function openPgliteDriver(options: { dataDir?: string }): Promise<Driver> {
+export async function openPgliteDriver(options: { dataDir?: string; preparedStatements?: number }): Promise<Driver> {
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
   // int8 and numeric stay text, as `pg` gives them: a JSON number would lose digits.
   const asText = (value: string): string => value;
@@ -24,6 +25,7 @@ export async function openPgliteDriver(options: { dataDir?: string }): Promise<D
     dataDir: options.dataDir === undefined ? 'memory://' : options.dataDir,
     parsers: { 20: asText, 1700: asText },
   });
+  const statements = new PreparedStatements(options.preparedStatements ?? 0);
   const executor = (target: Pick<PGlite, 'query'>): SqlExecutor => ({
     async query(sql, params = []) {
       return toResult(await target.query<Record<string, unknown>>(sql, normalizeParams(params)));
@@ -34,8 +36,16 @@ export async function openPgliteDriver(options: { dataDir?: string }): Promise<D
     async transaction(fn) {
       return db.transaction(async (tx) => fn(executor(tx)));
     },
-    sessionQuery: (setup, sql, params, queryOptions = {}) =>
-      pgliteSessionQuery(db, setup, sql, params, queryOptions.check ?? (async () => undefined)),
+    async sessionQuery(setup, sql, params, queryOptions = {}) {
+      const run = (): Promise<QueryResult> => pgliteSessionQuery(db, setup, sql, params, queryOptions.check ?? (async () => undefined), statements);
+      try {
+        return await run();
+      } catch (error) {
+        // The table changed shape under the prepared statement (rolled back, nothing ran): once more, parsed afresh.
+        if (!isStalePlan(error)) throw error;
+        return run();
+      }
+    },
     query: (sql, params) => executor(db).query(sql, params),
     async script(sql) {
       await db.exec(sql);

@@ -1,6 +1,7 @@
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
 import { DatabaseError, type QueryResult } from '../database.js';
 import { normalizeRows } from '../values.js';
+import type { PreparedStatements, PreparedUse } from '../prepared-statements.js';
 
 const { serialize } = protocol;
 
@@ -32,12 +33,17 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const statement = (text: string, values: readonly (string | null)[]): Uint8Array[] => [
-  serialize.parse({ text }),
-  serialize.bind({ values: [...values] }),
-  serialize.describe({ type: 'P' }),
-  serialize.execute({}),
-];
+/** The guest statement: named when prepared (parsed only on its first use), else unnamed. */
+function statementMessages(text: string, values: (string | null)[], prepared: PreparedUse | undefined): Uint8Array[] {
+  if (prepared === undefined) return [serialize.parse({ text }), serialize.bind({ values }), serialize.describe({ type: 'P' }), serialize.execute({})];
+  const { name } = prepared;
+  return [
+    ...(prepared.parse ? [serialize.parse({ text, name })] : []),
+    serialize.bind({ statement: name, values }),
+    serialize.describe({ type: 'P' }),
+    serialize.execute({}),
+  ];
+}
 
 /** The setup is a named statement, parsed and planned once per PGlite instance (one session). */
 const setupName = 'aerofn_session_setup';
@@ -77,7 +83,8 @@ const commitImplicit = serialize.sync();
  * The session setup and the guest statement in one implicit transaction of the extended protocol
  * (everything before a Sync is one transaction, so the setup's `set_config(…, true)` — role,
  * claims — holds for the statement and ends with it), in two protocol exchanges: Parse/Bind/
- * Execute of both without a Sync (the setup a named statement, parsed once), then, after `decide`, a Sync that commits (undefined) or an
+ * Execute of both without a Sync (the setup a named statement, parsed once; the guest statement
+ * too, per `statements`), then, after `decide`, a Sync that commits (undefined) or an
  * erroring Execute plus Sync that rolls back (an error), so a statement that ran past the
  * invocation's deadline (PGlite cannot interrupt one) leaves nothing behind. No BEGIN and COMMIT
  * statements: they cost PGlite two more statements per call (~40 % of the session's time).
@@ -89,10 +96,13 @@ export async function pgliteSessionQuery(
   sql: string,
   params: readonly unknown[],
   decide: () => Promise<Error | undefined>,
+  statements: PreparedStatements,
 ): Promise<QueryResult> {
   return db._runExclusiveTransaction(() =>
     db._runExclusiveQuery(async () => {
-      const message = concat([...setupMessages(db, setup), ...statement(sql, params.map(toTextParam))]);
+      const prepared = statements.use(sql);
+      const closes = (prepared?.close ?? []).map((name) => serialize.close({ type: 'S', name }));
+      const message = concat([...closes, ...setupMessages(db, setup), ...statementMessages(sql, params.map(toTextParam), prepared)]);
       let messages: Awaited<ReturnType<PGlite["execProtocolStream"]>>;
       let refusal: Error | undefined;
       try {
@@ -102,10 +112,14 @@ export async function pgliteSessionQuery(
         // After an error the backend skips everything up to the Sync, which then rolls back.
         refusal = findError(messages) === undefined ? await decide() : undefined;
       } catch (error) {
+        statements.failed(sql);
+        statements.closeLater(prepared?.close ?? []);
         await db.execProtocolStream(rollbackImplicit, { throwOnError: false, syncToFs: false });
         throw error;
       }
       const failure = findError(messages);
+      if (failure === undefined) statements.succeeded(sql);
+      else statements.failed(sql);
       const ending = await db.execProtocolStream(refusal === undefined ? commitImplicit : rollbackImplicit, { throwOnError: false, syncToFs: false });
       // The commit itself can fail too (a deferred constraint); the rollback's error is our own.
       const commitFailure = failure ?? (refusal === undefined ? findError(ending) : undefined);

@@ -3,6 +3,7 @@ import type { Logger } from '../../observability/index.js';
 import type { QueryResult } from '../database.js';
 import type { Driver } from '../driver.js';
 import { normalizeParams, normalizeRows } from '../values.js';
+import { isStalePlan } from '../prepared-statements.js';
 import { sessionQuery } from './session-query.js';
 
 type Client = pg.PoolClient & { processID?: number | null };
@@ -25,7 +26,7 @@ const isServerError = (error: unknown): boolean => typeof (error as { code?: unk
  * turns a deadline into a transaction-local statement_timeout, and an abort sends pg_cancel_backend for that connection's pid
  * from another connection, so a query never outlives its invocation.
  */
-export function openPostgresDriver(options: { url: string; poolSize: number; logger: Logger }): Driver {
+export function openPostgresDriver(options: { url: string; poolSize: number; preparedStatements?: number; logger: Logger }): Driver {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize, application_name: 'aerofn' });
   pool.on('error', (error) => options.logger.warn({ err: error }, 'idle PostgreSQL connection failed; the pool replaces it'));
 
@@ -77,14 +78,23 @@ export function openPostgresDriver(options: { url: string; poolSize: number; log
       });
     },
     sessionQuery(setup, sql, params, queryOptions = {}) {
-      return withConnection(queryOptions.signal, (client) =>
+      const values = normalizeParams(params);
+      const once = (client: Client): Promise<QueryResult> =>
         new Promise<QueryResult>((resolve, reject) => {
-          const submittable = sessionQuery(setup, { text: sql, values: normalizeParams(params) }, (error, result) =>
+          const submittable = sessionQuery(setup, { text: sql, values }, options.preparedStatements ?? 0, (error, result) =>
             error === null ? resolve(toResult(result)) : reject(error),
           );
           void client.query(submittable as pg.Submittable);
-        }),
-      );
+        });
+      return withConnection(queryOptions.signal, async (client) => {
+        try {
+          return await once(client);
+        } catch (error) {
+          // The table changed shape under the prepared statement (rolled back, nothing ran): once more, parsed afresh.
+          if (!isStalePlan(error)) throw error;
+          return once(client);
+        }
+      });
     },
     async query(sql, params) {
       const client = await pool.connect();

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { PreparedStatements } from '../prepared-statements.js';
 
 /** The parts of pg's Query and Connection we drive; pg documents Query as a Submittable. */
 interface WireConnection {
@@ -6,8 +7,12 @@ interface WireConnection {
   parse(config: { text: string; name?: string; types?: unknown[] }): void;
   bind(config: { portal?: string; statement?: string; values?: unknown[]; binary?: boolean; valueMapper?: (value: unknown) => unknown }): void;
   execute(config: { portal?: string; rows?: number }): void;
+  /** pg's own record of the named statements it parsed on this connection (it skips their Parse). */
+  parsedStatements: Record<string, string>;
+  submittedNamedStatements: Record<string, string>;
 }
 interface QueryInternals {
+  name?: string;
   prepare(connection: WireConnection): void;
   handleRowDescription(message: unknown): void;
   handleDataRow(message: unknown): void;
@@ -25,6 +30,14 @@ export const setupStatementName = 'aerofn_session_setup';
  * and parsed again — closing a statement that does not exist is not an error).
  */
 const setupState = new WeakMap<WireConnection, 'ready' | 'unknown'>();
+/** Per connection: the guest statements prepared on it (see prepared-statements.ts). */
+const guestStatements = new WeakMap<WireConnection, PreparedStatements>();
+
+function statementsOf(connection: WireConnection, capacity: number): PreparedStatements {
+  let statements = guestStatements.get(connection);
+  if (statements === undefined) guestStatements.set(connection, (statements = new PreparedStatements(capacity)));
+  return statements;
+}
 
 /**
  * A guest statement preceded by the session setup, sent as one pipeline: Bind/Execute of the
@@ -34,21 +47,37 @@ const setupState = new WeakMap<WireConnection, 'ready' | 'unknown'>();
  * of four. The setup is a named statement, parsed and planned once per connection (it is always
  * the same text; only its parameters change), which saves PostgreSQL a parse and plan per call.
  * Prepared statements are not transactional and guests cannot DEALLOCATE (the statement guard),
- * so once parsed it stays. The setup's own rows are dropped; the callback sees only the
- * statement's result.
+ * so once parsed it stays. The guest statement is named too when `preparedStatements` > 0 (up
+ * to that many per connection, least recently used closed first). The setup's own rows are
+ * dropped; the callback sees only the statement's result.
  */
 export function sessionQuery(
   setup: { readonly text: string; readonly values: readonly (string | null)[] },
   statement: { readonly text: string; readonly values: unknown[] },
+  preparedStatements: number,
   callback: (error: Error | null, result: pg.QueryResult) => void,
 ): unknown {
   const Base = pg.Query as unknown as QueryClass;
   class SessionQuery extends Base {
     private setupDone = false;
     private connection: WireConnection | undefined;
+    private statements: PreparedStatements | undefined;
 
     override prepare(connection: WireConnection): void {
       this.connection = connection;
+      const statements = (this.statements = statementsOf(connection, preparedStatements));
+      const prepared = statements.use(statement.text);
+      for (const name of prepared?.close ?? []) {
+        connection.close({ type: 'S', name });
+        delete connection.parsedStatements[name];
+      }
+      if (prepared !== undefined) {
+        // pg parses a named statement unless it saw it parsed; our record decides, so keep its in step.
+        this.name = prepared.name;
+        delete connection.submittedNamedStatements[prepared.name];
+        if (prepared.parse) delete connection.parsedStatements[prepared.name];
+        else connection.parsedStatements[prepared.name] = statement.text;
+      }
       const state = setupState.get(connection);
       if (state !== 'ready') {
         if (state === 'unknown') connection.close({ type: 'S', name: setupStatementName });
@@ -71,11 +100,13 @@ export function sessionQuery(
     override handleError(error: Error, connection: WireConnection): void {
       // Failed before the setup completed: it may be missing (say, deallocated), so parse it again next time.
       if (!this.setupDone && this.connection !== undefined) setupState.set(this.connection, 'unknown');
+      this.statements?.failed(statement.text);
       super.handleError(error, connection);
     }
 
     override handleCommandComplete(message: unknown, connection: WireConnection): void {
       if (this.setupDone) {
+        this.statements?.succeeded(statement.text);
         super.handleCommandComplete(message, connection);
         return;
       }

@@ -1,6 +1,7 @@
 import { openDatabase } from '../../../src/db/index.js';
 import { silentLogger } from '../../../src/observability/index.js';
 import { databaseSuite } from '../../conformance/database.suite.js';
+import { preparedStatementsSuite } from '../../conformance/prepared-statements.suite.js';
 import { openTempEmbeddedLog } from '../../conformance/capture-workload.js';
 
 databaseSuite('pglite', {
@@ -9,4 +10,11 @@ databaseSuite('pglite', {
     return { db, dispose: () => db.close() };
   },
   openEventLog: openTempEmbeddedLog,
+});
+
+preparedStatementsSuite('pglite', {
+  async open(capacity) {
+    const db = await openDatabase({ config: { database: { url: undefined, poolSize: 1, preparedStatements: capacity } }, dataDir: '', inMemory: true, logger: silentLogger() });
+    return { db, dispose: () => db.close() };
+  },
 });
