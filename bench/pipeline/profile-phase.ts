@@ -74,6 +74,7 @@ const heapStart = process.memoryUsage().heapUsed;
 gc.start();
 const began = performance.now();
 const cpu0 = process.cpuUsage();
+const wakes0 = real.stats().wakes;
 const mainCpu0 = mainThreadCpuMs();
 await pipeline.start();
 for (;;) {
@@ -111,6 +112,7 @@ for (const entry of gcStats) {
 }
 allocated += Math.max(0, heapEnd - lastAfter);
 console.log(`${kafka ? 'kafka' : 'embedded'}, ${process.env['PROFILE_INVOKER'] ?? 'sandbox'}: ${Math.round((total / ms) * 1000)} events/s, process CPU ${(((cpu.user + cpu.system) / total)).toFixed(1)} µs/event, main thread CPU ${((mainCpu * 1000) / total).toFixed(1)} µs/event`);
+if (process.env['PROFILE_INVOKER'] !== 'in-process') console.log(`  sandbox: ${real.stats().wakes - wakes0} wake-ups of a sleeping worker`);
 console.log(`  heap: ${Math.round(allocated / total)} B allocated/event, ${Math.round(promoted / total)} B promoted/event, ${scavenges} scavenges, ${fullGcs} mark-compacts, GC pauses ${(pauseUs / total).toFixed(1)} µs/event`);
 await pipeline.stop();
 await log.close();

@@ -31,6 +31,8 @@ export interface SandboxPoolStats {
   readonly queued: number;
   readonly started: number;
   readonly replaced: number;
+  /** Wake-ups of sleeping workers by the threads alive now (each costs the main thread µs on a VM). */
+  readonly wakes: number;
 }
 
 export interface SandboxPool {
@@ -214,11 +216,13 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
     stats() {
       let busy = 0;
       let queued = 0;
+      let wakes = 0;
+      for (const thread of everyThread) wakes += thread.wakes;
       for (const group of groups.values()) {
         queued += group.queue.length;
         for (const thread of group.threads) if (thread.busy) busy++;
       }
-      return { workers: everyThread.size, busy, queued, started, replaced };
+      return { workers: everyThread.size, busy, queued, started, replaced, wakes };
     },
     async close() {
       if (closed) return;

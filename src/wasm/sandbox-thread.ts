@@ -218,9 +218,14 @@ export class SandboxThread {
   }
 
   private wakeQueued = false;
+  /** How often this thread woke its sleeping worker (pool stats; wake-ups are costly on a VM). */
+  wakes = 0;
   private readonly wake = (): void => {
     this.wakeQueued = false;
-    if (!this.gone && Atomics.load(this.views.ctrl, Slot.SLEEPING) === 1) Atomics.notify(this.views.ctrl, Slot.REQ);
+    if (!this.gone && Atomics.load(this.views.ctrl, Slot.SLEEPING) === 1) {
+      this.wakes++;
+      Atomics.notify(this.views.ctrl, Slot.REQ);
+    }
   };
 
   /**
