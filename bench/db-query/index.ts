@@ -56,11 +56,16 @@ const percentile = (values: number[], p: number): number => {
 };
 const us = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
 
-async function measure(db: Database, label: string): Promise<void> {
+/**
+ * `unprepared` is the same engine with AEROFN_DATABASE_PREPARED_STATEMENTS=0 (a second PGlite with
+ * the same schema, or a second pool on the same PostgreSQL database): what db_query's own statement
+ * cost before statements were prepared, side by side.
+ */
+async function measure(db: Database, label: string, unprepared: Database, sharesSchema: boolean): Promise<void> {
   const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
   const user = randomUUID();
   const rls: RlsContext = { role: 'authenticated', sub: user, claims: { role: 'authenticated', sub: user } };
-  await db.adminScript(`
+  const setup = `
     create schema ${schema};
     grant usage on schema ${schema} to authenticated;
     create table ${schema}.notes (id int primary key, owner uuid not null, body text not null);
@@ -68,7 +73,9 @@ async function measure(db: Database, label: string): Promise<void> {
     create policy own on ${schema}.notes for select to authenticated using (owner = auth.uid());
     grant select on ${schema}.notes to authenticated;
     insert into ${schema}.notes select g, '${user}', 'note ' || g from generate_series(1, 1000) g;
-  `);
+  `;
+  await db.adminScript(setup);
+  if (!sharesSchema) await unprepared.adminScript(setup);
   const sql = `select id, body from ${schema}.notes where id = $1`;
   const params = [42];
 
@@ -136,14 +143,23 @@ async function measure(db: Database, label: string): Promise<void> {
     return (performance.now() - began) / calls;
   };
 
+  const unpreparedCalls: number[] = [];
+  const viaRlsUnprepared = async (): Promise<number> => {
+    const began = performance.now();
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; i < calls; i += 1) await timed(unpreparedCalls, () => unprepared.query(sql, params, rls, { signal: controller.signal, deadline, triggerDepth: 0 }));
+    return (performance.now() - began) / calls;
+  };
+
   for (let i = 0; i < 5; i += 1) {
     await invoke(calls);
     await invoke(0);
     await direct();
     await viaRls();
     await viaRlsDeadline();
+    await viaRlsUnprepared();
   }
-  for (const series of [gaps, spans, directCalls, rlsCalls]) series.length = 0;
+  for (const series of [gaps, spans, directCalls, rlsCalls, unpreparedCalls]) series.length = 0;
   const guest: number[] = [];
   const directs: number[] = [];
   const rlss: number[] = [];
@@ -156,9 +172,11 @@ async function measure(db: Database, label: string): Promise<void> {
     directs.push(await direct());
     rlss.push(await viaRls());
     deadlines.push(await viaRlsDeadline());
+    await viaRlsUnprepared();
   }
   await invoker.close();
   await db.adminScript(`drop schema ${schema} cascade`);
+  if (!sharesSchema) await unprepared.adminScript(`drop schema ${schema} cascade`);
 
   const g = percentile(guest, 50);
   const d = percentile(directs, 50);
@@ -180,20 +198,24 @@ async function measure(db: Database, label: string): Promise<void> {
   const rlsCall = percentile(rlsCalls, 50);
   const directCall = percentile(directCalls, 50);
   console.log(`  call by call p50: direct ${us(directCall)}; Database.query (signal + deadline) ${us(rlsCall)}; db_query host function ${us(span)}; answer → next request ${us(gap)} (p90 ${us(percentile(gaps, 90))})`);
+  console.log(`  call by call p50: Database.query with statements not prepared (AEROFN_DATABASE_PREPARED_STATEMENTS=0) ${us(percentile(unpreparedCalls, 50))}`);
   console.log(`  call by call: (a) bridge = (answer → next request) + (host function − Database.query) ${us(gap + span - rlsCall)}; (b) guest − direct ${us(gap + span - directCall)}`);
 }
 
 const pglite = await openDatabase({ config: { database: { url: undefined, poolSize: 1 } }, dataDir: '', inMemory: true, logger: silentLogger() });
-await measure(pglite, 'PGlite (in process)');
-await pglite.close();
+const pgliteUnprepared = await openDatabase({ config: { database: { url: undefined, poolSize: 1, preparedStatements: 0 } }, dataDir: '', inMemory: true, logger: silentLogger() });
+await measure(pglite, 'PGlite (in process)', pgliteUnprepared, false);
+await Promise.all([pglite.close(), pgliteUnprepared.close()]);
 
 let postgres: Database | undefined;
+let postgresUnprepared: Database | undefined;
 try {
   postgres = await openDatabase({ config: { database: { url: pgUrl, poolSize: 1 } }, dataDir: '', logger: silentLogger() });
+  postgresUnprepared = await openDatabase({ config: { database: { url: pgUrl, poolSize: 1, preparedStatements: 0 } }, dataDir: '', logger: silentLogger() });
 } catch (error) {
   console.log(`\nPostgreSQL skipped: ${(error as Error).message} (start it with: bash scripts/postgres.sh up)`);
 }
-if (postgres !== undefined) {
-  await measure(postgres, `PostgreSQL (${new URL(pgUrl).host}, one pooled connection)`);
-  await postgres.close();
+if (postgres !== undefined && postgresUnprepared !== undefined) {
+  await measure(postgres, `PostgreSQL (${new URL(pgUrl).host}, one pooled connection)`, postgresUnprepared, true);
 }
+await Promise.all([postgres?.close(), postgresUnprepared?.close()]);
