@@ -20,8 +20,15 @@ import type { MessagePort } from 'node:worker_threads';
 /** Where a module rewritten by the sandbox imports its memory from (guests cannot import it themselves). */
 export const SANDBOX_MEMORY_IMPORT = { module: 'aerofn:sandbox', name: 'memory' } as const;
 
-/** Jobs one worker can hold at once (one running, the rest queued behind it). */
-export const QUEUE_DEPTH = 8;
+/**
+ * Jobs one worker can hold at once (one running, the rest queued behind it). 32 rather than 8:
+ * under load the worker drains its ring and sleeps, so each wake-up (25-40 µs of the main thread
+ * on this VM) carries up to a ring's worth of jobs; with 8 the pipeline benchmark woke a worker
+ * ~8,000 times per 100,000 events, with 32 ~3,000 (docs/benchmarks-pipeline.md). Jobs queue
+ * behind a running one only while it is quick (QUEUE_BEHIND_MS) and are given back after
+ * SLOW_JOB_MS, as before.
+ */
+export const QUEUE_DEPTH = 32;
 
 /** Int32 slots shared by the whole channel. */
 export const Slot = {
