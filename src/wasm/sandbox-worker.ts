@@ -164,8 +164,9 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
     port.postMessage({ type: 'hostcall', request: request.slice() } satisfies FromWorkerMessage);
     ctrl[Slot.HOST_LEN] = LEN_IN_PORT;
   }
+  const fn = hostCallNames.indexOf(name);
   ctrl[Slot.HOST_SLOT] = current.slot;
-  ctrl[Slot.HOST_FN] = hostCallNames.indexOf(name);
+  ctrl[Slot.HOST_FN] = fn;
   ctrl[Slot.HOST_SEQ] = seq;
   const lastReply = Atomics.load(ctrl, Slot.HOST_REPLY);
   // Before the notify: on a busy machine the woken main thread may take this core at once.
@@ -173,7 +174,7 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
   Atomics.store(ctrl, Slot.HOST_PENDING, 1);
   Atomics.add(ctrl, Slot.EVT, 1);
   Atomics.notify(ctrl, Slot.EVT);
-  replyWaiter.await(hostCallNames.indexOf(name), lastReply, posted);
+  replyWaiter.await(fn, lastReply, posted);
   drainPort();
 
   const length = ctrl[Slot.HOST_LEN] as number;
@@ -191,7 +192,8 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
     portReply = undefined;
     answer = typeof reply === 'string' ? encoder.encode(reply) : reply;
   } else {
-    answer = data.slice(base, base + length);
+    // A view, not a copy: toGuest copies it into the guest before the slot is written again.
+    answer = data.subarray(base, base + length);
   }
   // A refusal ({"error":…}) is an answer the guest may handle; it only explains a trap that follows.
   current.hostFailure = isErrorAnswer(answer) ? `${name} answered ${Buffer.from(answer.subarray(0, 300)).toString('utf8')}` : undefined;
