@@ -14,6 +14,7 @@ import { loopGuard } from './operators/loop-guard.js';
 import { matchTriggers } from './operators/match-triggers.js';
 import { abandonWith, attemptWith } from './invoke-attempt.js';
 import { InFlightInvocations } from './in-flight.js';
+import { Intake } from './intake.js';
 import { NotedRecords } from './noted-records.js';
 import { RecentInvocations } from './recent-invocations.js';
 import { SinkWriter } from './sink-writer.js';
@@ -135,7 +136,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let subscription: Subscription | undefined;
   let registrySubscription: RxSubscription | undefined;
   let chain: RxSubscription | undefined;
-  const intake = new Subject<LogRecordLike>();
+  const intake = new Intake<LogRecordLike>();
   const intakeDone = new Subject<void>();
   // Shutdown past the drain bound: in-flight tasks are given up (recorded, not committed).
   const inFlight = new InFlightInvocations();
@@ -193,7 +194,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 
   const buildChain = (): RxSubscription =>
-    intake
+    intake.records
       .pipe(
         decodeRecords(stats.decode),
         loopGuard(config.maxTriggerDepth, stats.loopGuard),

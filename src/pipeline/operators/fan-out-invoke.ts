@@ -1,4 +1,4 @@
-import { connect, filter, isObservable, lastValueFrom, map, merge, mergeMap, Observable, of, Subject, takeUntil, tap, toArray, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { isObservable, lastValueFrom, map, mergeMap, Observable, of, Subject, takeUntil, tap, toArray, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { ChangeEvent } from '../../triggers/index.js';
 import { defaultRetryPolicy } from '../../registry/index.js';
 import { deadLetterOf } from '../records.js';
@@ -56,68 +56,76 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
     });
 
   function run(source: Observable<Routed>, torn: Subject<void>): Observable<Completion> {
-    return source.pipe(
-      connect((shared) =>
-        merge(
-          shared.pipe(
-            filter((item) => item.kind === 'skip' || item.kind === 'dead'),
-            map((item): Completion => {
-              if (item.kind !== 'dead') return { record: item.record, invocations: [], deadLetters: [] };
-              return { record: item.record, invocations: [], deadLetters: [deadLetterOf(item.record, item.stage, item.reason, { triggerDepth: item.triggerDepth }, now)] };
-            }),
-          ),
-          shared.pipe(
-            // One task per (event, function), emitted in place: no Observable or array per event.
-            (matched: Observable<Routed>) =>
-              new Observable<Work>((subscriber) =>
-                matched.subscribe({
-                  next: (item) => {
-                    if (item.kind !== 'matched') return;
-                    const join: Join = { pending: item.functions.length, record: item.record, invocations: [], deadLetters: [] };
-                    const { record, event } = item;
-                    for (const fn of item.functions) {
-                      const work: Work = { join, task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) }, attempt: 0, startedAt: 0, finished: null, linked: false, prev: null, next: null };
-                      inFlight?.add(work);
-                      subscriber.next(work);
-                    }
-                  },
-                  error: (error: unknown) => subscriber.error(error),
-                  complete: () => subscriber.complete(),
+    // One subscription to the source, routing by kind: skips and dead letters complete at once,
+    // matched events become tasks for invokeOrdered. (connect + merge of two filtered branches
+    // did the same through a Subject: an iterator and a closure per record in RxJS's build.)
+    return new Observable<Completion>((subscriber) => {
+      let tasks: Subscriber<Work> | undefined;
+      const invoked = new Observable<Work>((taskSubscriber) => {
+        tasks = taskSubscriber;
+      })
+        .pipe(
+          invokeOrdered(
+            (work): ObservableInput<Completion | null> => {
+              if (stats !== undefined) stats.in += 1;
+              const started = now();
+              work.attempt = 1;
+              work.startedAt = started;
+              const first = options.attempt(work.task, 1);
+              if (first instanceof Promise) {
+                return first.then((result) => {
+                  const next = afterFirst(work, started, result);
+                  return isObservable(next) ? lastValueFrom(next.pipe(takeUntil(torn)), { defaultValue: null }) : next;
+                });
+              }
+              return first.pipe(
+                mergeMap((result) => {
+                  const next = afterFirst(work, started, result);
+                  return isObservable(next) ? next : of(next);
                 }),
-              ),
-            invokeOrdered(
-              (work): ObservableInput<Completion | null> => {
-                if (stats !== undefined) stats.in += 1;
-                const started = now();
-                work.attempt = 1;
-                work.startedAt = started;
-                const first = options.attempt(work.task, 1);
-                if (first instanceof Promise) {
-                  return first.then((result) => {
-                    const next = afterFirst(work, started, result);
-                    return isObservable(next) ? lastValueFrom(next.pipe(takeUntil(torn)), { defaultValue: null }) : next;
-                  });
-                }
-                return first.pipe(
-                  mergeMap((result) => {
-                    const next = afterFirst(work, started, result);
-                    return isObservable(next) ? next : of(next);
-                  }),
-                );
+              );
+            },
+            {
+              concurrency: options.concurrency,
+              keyOf: ({ task }: Work) => `${task.fn.name}\u0000${orderingKey(task.record, task.event)}`,
+              onActive: (active) => {
+                if (stats !== undefined) stats.inFlight = active;
               },
-              {
-                concurrency: options.concurrency,
-                keyOf: ({ task }: Work) => `${task.fn.name}\u0000${orderingKey(task.record, task.event)}`,
-                onActive: (active) => {
-                  if (stats !== undefined) stats.inFlight = active;
-                },
-              },
-            ),
-            filter((completion): completion is Completion => completion !== null),
+            },
           ),
-        ),
-      ),
-    );
+        )
+        .subscribe({
+          next: (completion) => {
+            if (completion !== null) subscriber.next(completion);
+          },
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        });
+      const outer = source.subscribe({
+        next: (item) => {
+          if (item.kind === 'skip') subscriber.next({ record: item.record, invocations: [], deadLetters: [] });
+          else if (item.kind === 'dead') {
+            subscriber.next({ record: item.record, invocations: [], deadLetters: [deadLetterOf(item.record, item.stage, item.reason, { triggerDepth: item.triggerDepth }, now)] });
+          } else if (item.kind === 'matched') {
+            // One task per (event, function), emitted in place: no Observable or array per event.
+            const join: Join = { pending: item.functions.length, record: item.record, invocations: [], deadLetters: [] };
+            const { record, event } = item;
+            for (const fn of item.functions) {
+              const work: Work = { join, task: { record, event, fn, invocationId: invocationIdFor(record.topic, record.partition, record.offset, fn.name, fn.version) }, attempt: 0, startedAt: 0, finished: null, linked: false, prev: null, next: null };
+              inFlight?.add(work);
+              tasks?.next(work);
+            }
+          }
+        },
+        error: (error: unknown) => subscriber.error(error),
+        // The output completes when the last task is settled (invokeOrdered completes then).
+        complete: () => tasks?.complete(),
+      });
+      return () => {
+        outer.unsubscribe();
+        invoked.unsubscribe();
+      };
+    });
   }
 
   /** Most invocations succeed at once: only a failure pays for the retry machinery. */
