@@ -1,5 +1,7 @@
-// Before anything loads kafkajs: its per-partition grouping is quadratic (kafka/kafkajs-grouping.ts).
+// Before anything loads kafkajs: its per-partition grouping is quadratic (kafka/kafkajs-grouping.ts)
+// and its CRC-32C goes a byte at a time (kafka/kafkajs-crc32c.ts).
 import './kafka/kafkajs-grouping.js';
+import './kafka/kafkajs-crc32c.js';
 export type {
   AppendRecord,
   AppendResult,
