@@ -2,6 +2,7 @@ export type {
   GuestContext,
   InvocationOutcome,
   InvocationRecord,
+  InvokeCallback,
   InvokeRequest,
   Invoker,
   SourcePosition,

@@ -71,5 +71,13 @@ export interface Invoker {
    * `outcome.ok === false`; only failures before the guest runs (NotFound, BadRequest) reject.
    */
   invoke(request: InvokeRequest): Promise<InvocationRecord>;
+  /**
+   * invoke() without Promises (optional; the pipeline uses it when present): `done` is called
+   * once, always asynchronously, with the record, or with the error invoke() would reject with.
+   * Results that arrive together are delivered together in one microtask.
+   */
+  invokeWith?(request: InvokeRequest, done: InvokeCallback): void;
   close(): Promise<void>;
 }
+
+export type InvokeCallback = (record: InvocationRecord | undefined, error: unknown) => void;

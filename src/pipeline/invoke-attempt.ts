@@ -46,6 +46,18 @@ export const attemptWith =
     }
   };
 
+/**
+ * One attempt through the Invoker's callback path (`invokeWith`), when it has one: no Promise
+ * per invocation. Undefined for an invoker without it (the Promise path then runs).
+ */
+export const startAttemptWith = (invoker: Pick<Invoker, 'invoke' | 'invokeWith'>): ((task: InvocationTask, attempt: number, done: (result: AttemptResult) => void) => void) | undefined =>
+  invoker.invokeWith === undefined
+    ? undefined
+    : (task, attempt, done) =>
+        invoker.invokeWith?.(requestOf(task, attempt), (record, error) =>
+          done(record === undefined ? { attempt, record: null, error: toFunctionError(error).toJSON() } : { attempt, record, error: record.outcome.ok ? null : record.outcome.error }),
+        );
+
 /** The record of an attempt given up at shutdown (see InFlightInvocations.abandon). */
 export const abandonWith =
   (drainTimeoutMs: number, now: () => number = Date.now) =>

@@ -12,7 +12,7 @@ import { fanOutInvoke } from './operators/fan-out-invoke.js';
 import { flushBatches } from './operators/flush-batches.js';
 import { loopGuard } from './operators/loop-guard.js';
 import { matchTriggers } from './operators/match-triggers.js';
-import { abandonWith, attemptWith } from './invoke-attempt.js';
+import { abandonWith, attemptWith, startAttemptWith } from './invoke-attempt.js';
 import { InFlightInvocations } from './in-flight.js';
 import { Intake } from './intake.js';
 import { NotedRecords } from './noted-records.js';
@@ -26,7 +26,8 @@ import { CommitWatermarks } from './watermark.js';
 
 export interface PipelineOptions {
   readonly log: EventLog;
-  readonly invoker: Pick<Invoker, 'invoke'>;
+  /** With `invokeWith` (the sandbox invoker has it) first attempts take its Promise-free path. */
+  readonly invoker: Pick<Invoker, 'invoke' | 'invokeWith'>;
   /**
    * The deployed functions: a fixed list, a stream of lists, or the registry itself (anything with
    * `listFunctions()` and a `changes$` stream); the trigger index is rebuilt on every change.
@@ -199,7 +200,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         decodeRecords(stats.decode),
         loopGuard(config.maxTriggerDepth, stats.loopGuard),
         matchTriggers(() => index, stats.match),
-        fanOutInvoke({ concurrency: config.concurrency, attempt: attemptWith(options.invoker), stats: stats.invoke, inFlight }),
+        fanOutInvoke({ concurrency: config.concurrency, attempt: attemptWith(options.invoker), ...optionalStart(startAttemptWith(options.invoker)), stats: stats.invoke, inFlight }),
         // When the drain bound passes, the invocations still running are cut off and their
         // records (abandoned) follow the finished ones into the last flush.
         (completions) => concat(completions.pipe(takeUntil(giveUp)), defer(() => (givingUp ? inFlight.abandon(abandonWith(drainTimeoutMs)) : []))),
@@ -318,6 +319,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       noted.add({ key: record.function, value: JSON.stringify(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
     },
   };
+}
+
+function optionalStart(start: ReturnType<typeof startAttemptWith>): { startAttempt?: NonNullable<ReturnType<typeof startAttemptWith>> } {
+  return start === undefined ? {} : { startAttempt: start };
 }
 
 /** Waits for `promise` up to `ms`; true when the time ran out first. */

@@ -38,6 +38,12 @@ export interface SandboxPoolStats {
 export interface SandboxPool {
   /** Runs one job in a fresh instance; never rejects: failures come back as `ok: false`. */
   run(job: SandboxJob): Promise<SandboxResult>;
+  /**
+   * run() without a Promise: `done` is called once with the result, possibly synchronously from
+   * inside the pool's own bookkeeping, so it must not throw and should defer heavy work (the
+   * invoker's callback path batches results into one microtask).
+   */
+  submit(job: SandboxJob, done: (result: SandboxResult) => void): void;
   /** Resolves when the workers started up front, and replacements now starting, take work. */
   ready(): Promise<void>;
   /** Tells the workers to drop a module the cache evicted. */
@@ -179,6 +185,22 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
     groups.delete(group.stackKb);
   }
 
+  function submit(job: SandboxJob, resolve: (result: SandboxResult) => void): void {
+    const group = groupFor(job.stackKb);
+    const pending: Pending = { job, resolve };
+    const thread = group.queue.length === 0 ? pick(group) : undefined;
+    if (thread !== undefined) {
+      const lone = mainSpinMicros > 0 && busyThreads() === 0;
+      thread.run(pending);
+      // Spin for a lone job's answer only after the jobs queued in this turn are dispatched
+      // too (a microtask later): spinning inside run() would hold up the rest of a burst.
+      if (lone) queueMicrotask(() => busyThreads() === 1 && thread.awaitLoneAnswer(mainSpinMicros));
+      return;
+    }
+    group.queue.push(pending);
+    if (group.threads.size < size) spawn(group);
+  }
+
   const initial = groupFor(options.defaultStackKb);
   const initialThreads = Array.from({ length: size }, () => spawn(initial));
   const online = Promise.race([
@@ -192,21 +214,14 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
       if (closed) {
         return Promise.resolve(unavailable('the sandbox pool is closed'));
       }
-      return new Promise<SandboxResult>((resolve) => {
-        const group = groupFor(job.stackKb);
-        const pending: Pending = { job, resolve };
-        const thread = group.queue.length === 0 ? pick(group) : undefined;
-        if (thread !== undefined) {
-          const lone = mainSpinMicros > 0 && busyThreads() === 0;
-          thread.run(pending);
-          // Spin for a lone job's answer only after the jobs queued in this turn are dispatched
-          // too (a microtask later): spinning inside run() would hold up the rest of a burst.
-          if (lone) queueMicrotask(() => busyThreads() === 1 && thread.awaitLoneAnswer(mainSpinMicros));
-          return;
-        }
-        group.queue.push(pending);
-        if (group.threads.size < size) spawn(group);
-      });
+      return new Promise<SandboxResult>((resolve) => submit(job, resolve));
+    },
+    submit(job, done) {
+      if (closed) {
+        done(unavailable('the sandbox pool is closed'));
+        return;
+      }
+      submit(job, done);
     },
     // The threads started up front, and any replacement still starting.
     ready: () => online.then(() => Promise.all([...everyThread].map((thread) => thread.ready))).then(() => undefined),

@@ -19,6 +19,11 @@ export interface FanOutOptions {
    * run invocations in virtual time.
    */
   readonly attempt: (task: InvocationTask, n: number) => Observable<AttemptResult> | Promise<AttemptResult>;
+  /**
+   * The first attempt of a task through a callback (optional; the pipeline's invoker path): no
+   * Promise per invocation. Must call `done` once and not throw. Retries still use `attempt`.
+   */
+  readonly startAttempt?: (task: InvocationTask, n: number, done: (result: AttemptResult) => void) => void;
   readonly scheduler?: SchedulerLike;
   readonly stats?: StageStats;
   readonly now?: () => number;
@@ -43,6 +48,7 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
   const now = options.now ?? Date.now;
   const stats = options.stats;
   const inFlight = options.inFlight;
+  const startAttempt = options.startAttempt;
   return (source) =>
     new Observable<Completion>((subscriber) => {
       // Retries that went down the Promise path cannot be unsubscribed: this cuts their backoff
@@ -87,6 +93,7 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
             },
             {
               concurrency: options.concurrency,
+              ...(startAttempt === undefined ? {} : { start: (work: Work, done: (value: Completion | null) => void, fail: (error: unknown) => void) => startFirst(startAttempt, work, done, fail, torn) }),
               keyOf: ({ task }: Work) => `${task.fn.name}\u0000${orderingKey(task.record, task.event)}`,
               onActive: (active) => {
                 if (stats !== undefined) stats.inFlight = active;
@@ -125,6 +132,25 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
         outer.unsubscribe();
         invoked.unsubscribe();
       };
+    });
+  }
+
+  /** The first attempt on the callback path: the same steps as the Promise path in `work` above. */
+  function startFirst(start: NonNullable<FanOutOptions['startAttempt']>, work: Work, done: (value: Completion | null) => void, fail: (error: unknown) => void, torn: Subject<void>): void {
+    if (stats !== undefined) stats.in += 1;
+    const started = now();
+    work.attempt = 1;
+    work.startedAt = started;
+    start(work.task, 1, (result) => {
+      let next: Observable<Completion | null> | Completion | null;
+      try {
+        next = afterFirst(work, started, result);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (isObservable(next)) lastValueFrom(next.pipe(takeUntil(torn)), { defaultValue: null }).then(done, fail);
+      else done(next);
     });
   }
 

@@ -1,12 +1,17 @@
 import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 
-export interface InvokeOrderedOptions<T> {
+export interface InvokeOrderedOptions<T, R = unknown> {
   /** At most this many `work` calls run at once. */
   readonly concurrency: number;
   /** Items with one key run one after another in arrival order; different keys run in parallel. */
   readonly keyOf: (item: T) => string;
   /** Told when a work item starts and ends (for in-flight gauges). */
   readonly onActive?: (active: number) => void;
+  /**
+   * Runs an item without a Promise or Observable (used instead of `work` when given): call `done`
+   * once with the result, or `fail` to error the stream, as a rejected Promise would.
+   */
+  readonly start?: (item: T, done: (value: R) => void, fail: (error: unknown) => void) => void;
 }
 
 /**
@@ -14,7 +19,7 @@ export interface InvokeOrderedOptions<T> {
  * lane that never overtakes itself, and free slots go to the lanes in the order they became ready.
  * mergeMap alone would reorder one key's events; concatMap would serialise everything.
  */
-export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, options: InvokeOrderedOptions<T>): OperatorFunction<T, R> {
+export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, options: InvokeOrderedOptions<T, R>): OperatorFunction<T, R> {
   const limit = Math.max(1, options.concurrency);
   return (source) =>
     new Observable<R>((subscriber) => {
@@ -63,6 +68,21 @@ export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, optio
 
       const run = (key: string, item: T): void => {
         active += 1;
+        if (options.start !== undefined) {
+          options.start(
+            item,
+            (value: R) => {
+              if (closed) return;
+              subscriber.next(value);
+              finish(key, undefined);
+            },
+            (error: unknown) => {
+              if (!closed) subscriber.error(error);
+            },
+          );
+          options.onActive?.(active);
+          return;
+        }
         const input = work(item);
         if (input instanceof Promise) {
           // A Promise needs no Observable around it: the common case stays allocation-light.

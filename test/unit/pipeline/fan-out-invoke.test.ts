@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { map, timer } from 'rxjs';
+import { from, lastValueFrom, map, timer, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { fanOutInvoke, type InvocationTask } from '../../../src/pipeline/operators/fan-out-invoke.js';
 import type { AttemptResult } from '../../../src/pipeline/operators/retry-backoff.js';
@@ -65,5 +65,38 @@ describe('fanOutInvoke (marbles)', () => {
     assert.equal(ids[1], ids[3]);
     assert.notEqual(ids[0]?.split(':')[1], ids[1]?.split(':')[1]);
     assert.match(ids[0]?.split(':')[1] ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('takes the callback path (startAttempt) for first attempts: per-key order, concurrency bound, retries through attempt, dead letters', async () => {
+    const starts: string[] = [];
+    let running = 0;
+    let most = 0;
+    const startAttempt = (task: InvocationTask, n: number, done: (result: AttemptResult) => void): void => {
+      starts.push(`${task.record.key}:${task.record.offset}:${task.fn.name}`);
+      running++;
+      most = Math.max(most, running);
+      // Later offsets answer sooner: only the lanes keep one key in order.
+      setTimeout(() => {
+        running--;
+        const ok = task.fn.name === 'good';
+        done({ attempt: n, record: recordFor(task, n, ok), error: ok ? null : { kind: 'Timeout', code: 'AEROFN_TIMEOUT', httpStatus: 504, message: 'ran past timeoutMs' } });
+      }, 12 - (task.record.offset % 6) * 2);
+    };
+    const retries: number[] = [];
+    const attempt = async (task: InvocationTask, n: number): Promise<AttemptResult> => {
+      retries.push(n);
+      return { attempt: n, record: recordFor(task, n, false), error: { kind: 'Timeout', code: 'AEROFN_TIMEOUT', httpStatus: 504, message: 'still too slow' } };
+    };
+    const items: Routed[] = Array.from({ length: 12 }, (_, offset) => ({ kind: 'matched', record: logRecord(offset, null, { key: `k${offset % 3}` }), event, functions: offset === 4 ? [good, bad] : [good] }));
+    const completions = await lastValueFrom(from(items).pipe(fanOutInvoke({ concurrency: 2, attempt, startAttempt }), toArray()));
+    assert.equal(most, 2);
+    assert.deepEqual(completions.map((c) => c.record.offset).sort((a, b) => a - b), items.map((_, offset) => offset));
+    for (const key of ['k0', 'k1', 'k2']) {
+      const offsets = starts.filter((start) => start.startsWith(`${key}:`) && start.endsWith(':good')).map((start) => Number(start.split(':')[1]));
+      assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b), `${key} in log order`);
+    }
+    assert.deepEqual(retries, [2, 3]);
+    const withBad = completions.find((c) => c.record.offset === 4);
+    assert.equal(withBad === undefined ? '' : summary(withBad), '4:good#1,bad#1!,bad#2!,bad#3!|dlq:invoke:badx3');
   });
 });
