@@ -1,7 +1,9 @@
-// Before anything loads kafkajs: its per-partition grouping is quadratic (kafka/kafkajs-grouping.ts)
-// and its CRC-32C goes a byte at a time (kafka/kafkajs-crc32c.ts).
+// Before anything loads kafkajs: its per-partition grouping is quadratic (kafka/kafkajs-grouping.ts),
+// its CRC-32C goes a byte at a time (kafka/kafkajs-crc32c.ts) and its record encoder allocates
+// per field (kafka/kafkajs-record-encoder.ts).
 import './kafka/kafkajs-grouping.js';
 import './kafka/kafkajs-crc32c.js';
+import './kafka/kafkajs-record-encoder.js';
 export type {
   AppendRecord,
   AppendResult,
