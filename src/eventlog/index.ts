@@ -1,9 +1,11 @@
 // Before anything loads kafkajs: its per-partition grouping is quadratic (kafka/kafkajs-grouping.ts),
-// its CRC-32C goes a byte at a time (kafka/kafkajs-crc32c.ts) and its record encoder allocates
-// per field (kafka/kafkajs-record-encoder.ts).
+// its CRC-32C goes a byte at a time (kafka/kafkajs-crc32c.ts), its record encoder allocates per
+// field (kafka/kafkajs-record-encoder.ts) and its record batch copies every record several times
+// (kafka/kafkajs-record-batch.ts). The CRC goes first: the batch encoder loads it.
 import './kafka/kafkajs-grouping.js';
 import './kafka/kafkajs-crc32c.js';
 import './kafka/kafkajs-record-encoder.js';
+import './kafka/kafkajs-record-batch.js';
 export type {
   AppendRecord,
   AppendResult,
