@@ -42,13 +42,36 @@ function completeWatermarks(watermarks: CommitWatermarks, completions: readonly 
  * offsets go in one log transaction, so read_committed readers see both or neither.
  */
 export class SinkWriter {
+  /**
+   * exactly_once: completions whose source offset is not inside the committable prefix yet (an
+   * earlier offset of their partition is still running). Their outputs wait for the transaction
+   * that commits their offset: written earlier, a crash before that commit would redeliver the
+   * event and record it twice.
+   */
+  private held: readonly Completion[] = [];
+
   constructor(private readonly options: SinkWriterOptions) {}
 
   async flush(batch: FlushBatch): Promise<TopicPartitionOffset[]> {
     const { topics, stats, watermarks } = this.options;
+    const transactional = this.options.mode === 'exactly_once';
+    let completions = batch.completions;
+    const held: Completion[] = [];
+    if (transactional) {
+      // Marking before the commit is safe: if the transaction fails the pipeline stops (see
+      // pipeline.ts), so no later commit can carry these offsets without their outputs.
+      completeWatermarks(watermarks, batch.completions);
+      const ready: Completion[] = [];
+      for (const completion of this.held.length === 0 ? batch.completions : [...this.held, ...batch.completions]) {
+        const { topic, partition, offset } = completion.record;
+        // Abandoned work (shutdown) is recorded at once and never committed: it is redelivered.
+        (completion.abandoned === true || watermarks.isCommittable(topic, partition, offset) ? ready : held).push(completion);
+      }
+      completions = ready;
+    }
     const invocations: AppendRecord[] = [];
     const deadLetters: AppendRecord[] = [];
-    for (const completion of batch.completions) {
+    for (const completion of completions) {
       for (const record of completion.invocations) {
         invocations.push({ key: record.function, value: json(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
       }
@@ -68,7 +91,11 @@ export class SinkWriter {
       stage.inFlight += records.length;
     }
     try {
-      if (this.options.mode === 'exactly_once') return await this.flushTransactional(batch, writes);
+      if (transactional) {
+        const committed = await this.flushTransactional(writes);
+        this.held = held;
+        return committed;
+      }
       await Promise.all(writes.filter(([, records]) => records.length > 0).map(([topic, records]) => this.options.log.append(topic, records)));
       this.settleWrites(writes, started);
       completeWatermarks(watermarks, batch.completions);
@@ -82,12 +109,9 @@ export class SinkWriter {
     }
   }
 
-  private async flushTransactional(batch: FlushBatch, writes: Array<[string, AppendRecord[], StageStats]>): Promise<TopicPartitionOffset[]> {
+  private async flushTransactional(writes: Array<[string, AppendRecord[], StageStats]>): Promise<TopicPartitionOffset[]> {
     const { log, watermarks, groupId, transactionalId, stats } = this.options;
     const started = performance.now();
-    // Marking before the commit is safe: if the transaction fails the pipeline stops (see
-    // pipeline.ts), so no later commit can carry these offsets without their outputs.
-    completeWatermarks(watermarks, batch.completions);
     const offsets = watermarks.pending();
     if (offsets.length === 0 && writes.every(([, records]) => records.length === 0)) return [];
     const transaction = await log.beginTransaction(transactionalId);

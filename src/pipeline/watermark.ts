@@ -68,6 +68,11 @@ export class CommitWatermarks {
     }
   }
 
+  /** Whether a commit now would cover this offset (it is inside the completed prefix). */
+  isCommittable(topic: string, partition: number, offset: number): boolean {
+    return offset < this.state(topic, partition).frontier;
+  }
+
   /** Offsets that moved since the last `markCommitted` (what a commit should send). */
   pending(): TopicPartitionOffset[] {
     const out: TopicPartitionOffset[] = [];
