@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 checksums every produced record batch (CRC-32C, as Kafka's v2 record format
@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
  * main thread per 1 KB invocation record the stream processor appends. This is the same CRC
  * (Castagnoli polynomial, reflected) computed eight bytes at a time through eight tables
  * ("slicing-by-8", Intel's 2006 paper), ~2.8× faster on this machine, put into the CommonJS
- * module cache before kafkajs loads its record-batch encoder, as kafkajs-grouping.ts does. The
+ * module cache before kafkajs loads its record-batch encoder (kafkajs-modules.ts). The
  * broker verifies every batch's CRC, so the Kafka integration tests would fail on a wrong one.
  */
 const POLY = 0x82f63b78;
@@ -46,17 +46,4 @@ export function crc32c(bytes: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-const require = createRequire(import.meta.url);
-try {
-  const path = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js');
-  if (require.cache[path] === undefined) {
-    const Module = require('node:module') as new (id: string) => NodeJS.Module;
-    const module = new Module(path);
-    module.filename = path;
-    module.loaded = true;
-    module.exports = crc32c;
-    require.cache[path] = module;
-  }
-} catch {
-  // Another kafkajs layout: keep its own checksum.
-}
+replaceKafkajsModule('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js', () => crc32c);

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 groups a produce request's messages per partition with
@@ -8,8 +8,7 @@ import { createRequire } from 'node:module';
  * `aerofn.invocations` (one partition by default), where that was ~5 µs of the main thread per
  * record. This puts the linear version (the same result, the partitioner called in the same
  * order — tulios/kafkajs#1576, unmerged) into the CommonJS module cache before kafkajs loads its
- * producer. Imported first by src/eventlog/index.ts; if kafkajs was loaded earlier (a script that
- * imports it before us), the original stays in place and nothing breaks.
+ * producer (kafkajs-modules.ts).
  */
 type Partitioner = (args: { topic: string; partitionMetadata: unknown[]; message: unknown }) => number;
 
@@ -25,17 +24,4 @@ function groupMessagesPerPartition({ topic, partitionMetadata, messages, partiti
   return result;
 }
 
-const require = createRequire(import.meta.url);
-try {
-  const path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-  if (require.cache[path] === undefined) {
-    const Module = require('node:module') as new (id: string) => NodeJS.Module;
-    const module = new Module(path);
-    module.filename = path;
-    module.loaded = true;
-    module.exports = groupMessagesPerPartition;
-    require.cache[path] = module;
-  }
-} catch {
-  // Another kafkajs layout: keep its own grouping.
-}
+replaceKafkajsModule('kafkajs/src/producer/groupMessagesPerPartition.js', () => groupMessagesPerPartition);

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 assembles a produce request's record batch in three nested Encoders: the records
@@ -37,11 +38,6 @@ interface RecordBatchInput {
 type RecordBatchEncoder = (input: RecordBatchInput) => Promise<EncoderLike>;
 
 const require = createRequire(import.meta.url);
-const batchPath = require.resolve('kafkajs/src/protocol/recordBatch/v0/index.js');
-const loadedBefore = require.cache[batchPath] !== undefined;
-const kafkajsBatchModule = require(batchPath) as { RecordBatch: RecordBatchEncoder; MAGIC_BYTE: number };
-/** kafkajs' own RecordBatch: the fallback, and the reference the tests compare with. */
-export const kafkajsRecordBatch = kafkajsBatchModule.RecordBatch;
 const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: unknown): LongLike; fromInt(value: number): LongLike };
 const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (bytes: Buffer) => number;
@@ -103,7 +99,9 @@ export async function encodeRecordBatch(input: RecordBatchInput): Promise<Encode
   return encoder;
 }
 
-// Loaded before kafkajs (src/eventlog/index.ts imports this first): the produce request then takes
-// ours. If something loaded kafkajs earlier, its request encoder already holds the original.
-const cached = require.cache[batchPath];
-if (!loadedBefore && cached !== undefined) cached.exports = { ...kafkajsBatchModule, RecordBatch: encodeRecordBatch };
+const { original: kafkajsBatchModule } = replaceKafkajsModule<{ RecordBatch: RecordBatchEncoder; MAGIC_BYTE: number }>('kafkajs/src/protocol/recordBatch/v0/index.js', (original) => ({
+  ...original,
+  RecordBatch: encodeRecordBatch,
+}));
+/** kafkajs' own RecordBatch: the fallback, and the reference the tests compare with. */
+export const kafkajsRecordBatch = kafkajsBatchModule.RecordBatch;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { replaceKafkajsModule } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 encodes each produced record through its general-purpose Encoder: a zero-filled
@@ -8,7 +9,7 @@ import { createRequire } from 'node:module';
  * of the main thread's Kafka profile (~15 µs per record). This encoder writes the same bytes
  * (Kafka's v2 record: length, attributes, timestamp delta, offset delta, key, value, headers — all
  * varints zig-zag LEB128) into one buffer of the exact size, and is put into the CommonJS module
- * cache before kafkajs loads its record-batch encoder, as kafkajs-grouping.ts does. Anything out
+ * cache before kafkajs loads its record-batch encoder (kafkajs-modules.ts). Anything out
  * of the ordinary (a non-integer or huge timestamp delta, a value that is neither string nor
  * Buffer) goes to kafkajs' own encoder, so the output is always what kafkajs would have written;
  * a unit test compares the two byte for byte, and the broker checks every batch's CRC.
@@ -27,10 +28,6 @@ interface EncoderLike {
 type RecordEncoder = (input: RecordInput) => EncoderLike;
 
 const require = createRequire(import.meta.url);
-const recordPath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/index.js');
-const loadedBefore = require.cache[recordPath] !== undefined;
-/** kafkajs' own record encoder: the fallback, and the reference the tests compare with. */
-export const kafkajsRecordEncoder = require(recordPath) as RecordEncoder;
 const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
 
 /** Lengths and deltas this encoder handles itself (zig-zag of them stays a positive int32). */
@@ -126,7 +123,5 @@ export function encodeRecord(input: RecordInput): EncoderLike {
   return encoder;
 }
 
-// Loaded before kafkajs (src/eventlog/index.ts imports this first): the batch encoder then takes
-// ours. If something loaded kafkajs earlier, its encoder already holds the original: leave it.
-const cached = require.cache[recordPath];
-if (!loadedBefore && cached !== undefined) cached.exports = encodeRecord;
+/** kafkajs' own record encoder: the fallback, and the reference the tests compare with. */
+export const kafkajsRecordEncoder = replaceKafkajsModule<RecordEncoder>('kafkajs/src/protocol/recordBatch/record/v0/index.js', () => encodeRecord).original;
