@@ -47,6 +47,18 @@ export interface SandboxInvoker extends Invoker {
 
 const logLevels = ['debug', 'info', 'warn', 'error'] as const;
 
+// Under load dozens of invocations start within one millisecond: their records share the text
+// of it instead of a Date and a string each.
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
 /**
  * lookup → compiled-module cache → sandbox pool → InvocationRecord. Guest failures come back as
  * records with `outcome.ok === false`; only a request that cannot run at all rejects.
@@ -234,7 +246,7 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
       journal,
       outcome: error === undefined ? { ok: true, output: result.output } : { ok: false, error: error.toJSON() },
       attempt: request.attempt ?? 1,
-      startedAt: new Date(startedAtMs).toISOString(),
+      startedAt: isoTime(startedAtMs),
       durationMs: result.durationMs,
       memoryBytes: result.memoryBytes,
     };
