@@ -81,6 +81,9 @@ export interface Pipeline {
   readonly topics: { readonly invocations: string; readonly metrics: string; readonly dlq: string };
 }
 
+/** Records taken in from a source batch between two turns of the event loop. */
+const INTAKE_SLICE = 256;
+
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { log, config, logger } = options;
   const prefix = options.topicPrefix ?? '';
@@ -244,7 +247,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         start,
         eachBatch: async (batch) => {
           let blockedSince = -1;
+          let sinceTurn = 0;
           for (const record of batch.records) {
+            // A source batch can hold tens of thousands of records: let the event loop turn every
+            // INTAKE_SLICE of them, so finished invocations are collected (and their workers fed)
+            // while the rest comes in, and timers and I/O never wait for a whole batch.
+            if (++sinceTurn > INTAKE_SLICE) {
+              sinceTurn = 0;
+              await new Promise((resolve) => setImmediate(resolve));
+            }
             // Backpressure per record: above the high watermark the fetch pauses and this batch
             // waits (holding the partition's next batch back too) until in-flight work drains
             // below the low watermark. The wait is bounded: a Kafka member that does not return
