@@ -230,8 +230,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     async start() {
       if (state !== 'created') throw new Error(`pipeline cannot start from state ${state}`);
       const partitions = options.outputPartitions ?? 1;
-      for (const topic of Object.values(topics)) await log.ensureTopic({ name: topic, partitions });
-      for (const topic of changeTopics) if (typeof topic === 'string') await log.ensureTopic({ name: topic });
+      // Together: on Kafka each creation is a round trip and a wait for the new topic's metadata.
+      await Promise.all([
+        ...Object.values(topics).map((topic) => log.ensureTopic({ name: topic, partitions })),
+        ...changeTopics.flatMap((topic) => (typeof topic === 'string' ? [log.ensureTopic({ name: topic })] : [])),
+      ]);
       const source = options.functions;
       if (isObservable(source)) registrySubscription = source.subscribe((functions) => setIndex(functions));
       else if ('listFunctions' in source) {
