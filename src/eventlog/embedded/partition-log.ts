@@ -81,7 +81,7 @@ export class PartitionLog {
 
   /** Writes frames (offsets already assigned from endOffset) to the file; rolls to a new segment when the active one is full. */
   async stage(frames: readonly EncodedFrame[], segmentBytes: number): Promise<StagedWrite> {
-    const data = frames.length === 1 ? frames[0]!.buf : Buffer.concat(frames.map((f) => f.buf));
+    const data = contiguous(frames) ?? Buffer.concat(frames.map((f) => f.buf));
     let segment = this.active;
     let newSegment = false;
     if (segment.size > 0 && segment.size + data.length > segmentBytes) {
@@ -341,4 +341,17 @@ export class PartitionLog {
     for (const wake of this.waiters) wake();
     for (const segment of this.segments) await segment.retire();
   }
+}
+
+/** One view over the frames when they lie back to back in one buffer (the writer encodes them so). */
+function contiguous(frames: readonly EncodedFrame[]): Buffer | undefined {
+  const first = frames[0]?.buf;
+  if (first === undefined) return undefined;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < frames.length; i++) {
+    const buf = frames[i]!.buf;
+    if (buf.buffer !== first.buffer || buf.byteOffset !== end) return undefined;
+    end += buf.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }

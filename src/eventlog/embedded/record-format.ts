@@ -32,39 +32,69 @@ export interface FrameInput {
   readonly headers: Headers | undefined;
 }
 
+/** Buffer's own UTF-8 writer, without the argument handling of `write` (~60 ns a call, 4 calls a frame). */
+interface RawWrites {
+  utf8Write(text: string, offset: number): number;
+}
+const raw = (buf: Buffer): RawWrites => buf as unknown as RawWrites;
+
+function valueLengthOf(input: FrameInput): number {
+  const { value } = input;
+  return value === null ? 0 : typeof value === 'string' ? (input.valueBytes ?? Buffer.byteLength(value, 'utf8')) : value.length;
+}
+
+/** The bytes encodeFrame writes for `input`. */
+export function frameSize(input: FrameInput): number {
+  const { key, headers } = input;
+  let size = FRAME_HEADER_BYTES + (key === null ? 0 : Buffer.byteLength(key, 'utf8')) + valueLengthOf(input);
+  if (headers !== undefined) for (const name in headers) size += 6 + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(String(headers[name]), 'utf8');
+  return size;
+}
+
 export function encodeFrame(input: FrameInput): Buffer {
+  const frame = Buffer.allocUnsafe(frameSize(input));
+  encodeFrameInto(frame, 0, input);
+  return frame;
+}
+
+/**
+ * Writes the frame of `input` into `target` at `at` (room for frameSize(input) bytes) and returns
+ * its size. The log writer encodes a partition's frames of one flush into one buffer this way: no
+ * Buffer per frame, and no copy to join them for the write.
+ */
+export function encodeFrameInto(target: Buffer, at: number, input: FrameInput): number {
   // Key, value text and headers are written straight into the frame (no Buffer per key, value,
   // name and header value): appending invocation records, that allocation was a visible part of
   // the pipeline's cost.
   const { key, value, headers } = input;
-  const keyLength = key === null ? 0 : Buffer.byteLength(key, 'utf8');
-  const valueLength = value === null ? 0 : typeof value === 'string' ? (input.valueBytes ?? Buffer.byteLength(value, 'utf8')) : value.length;
-  let headersLength = 0;
-  if (headers !== undefined) for (const name in headers) headersLength += 6 + Buffer.byteLength(name, 'utf8') + Buffer.byteLength(String(headers[name]), 'utf8');
-  const total = FRAME_HEADER_BYTES + keyLength + valueLength + headersLength;
-  const frame = Buffer.allocUnsafe(total);
-  frame.writeUInt32LE(total - 4, 0);
-  frame.writeDoubleLE(input.offset, 8);
-  frame.writeDoubleLE(input.timestamp, 16);
-  frame.writeInt32LE(key === null ? -1 : keyLength, 24);
-  frame.writeInt32LE(value === null ? -1 : valueLength, 28);
-  frame.writeUInt32LE(headersLength, 32);
-  let at = FRAME_HEADER_BYTES;
-  if (key !== null) at += frame.write(key, at, 'utf8');
-  if (value !== null) at += typeof value === 'string' ? frame.write(value, at, 'utf8') : value.copy(frame, at);
+  const start = at;
+  const valueLength = valueLengthOf(input);
+  const out = raw(target);
+  at += FRAME_HEADER_BYTES;
+  const keyLength = key === null ? 0 : out.utf8Write(key, at);
+  at += keyLength;
+  if (value !== null) at += typeof value === 'string' ? out.utf8Write(value, at) : value.copy(target, at);
+  const headersAt = at;
   if (headers !== undefined) {
     for (const name in headers) {
       const nameAt = at + 2;
-      const nameLength = frame.write(name, nameAt, 'utf8');
-      frame.writeUInt16LE(nameLength, at);
+      const nameLength = out.utf8Write(name, nameAt);
+      target.writeUInt16LE(nameLength, at);
       const valueAt = nameAt + nameLength + 4;
-      const written = frame.write(String(headers[name]), valueAt, 'utf8');
-      frame.writeUInt32LE(written, nameAt + nameLength);
+      const written = out.utf8Write(String(headers[name]), valueAt);
+      target.writeUInt32LE(written, nameAt + nameLength);
       at = valueAt + written;
     }
   }
-  frame.writeUInt32LE(crc32(frame.subarray(8)), 4);
-  return frame;
+  const total = at - start;
+  target.writeUInt32LE(total - 4, start);
+  target.writeDoubleLE(input.offset, start + 8);
+  target.writeDoubleLE(input.timestamp, start + 16);
+  target.writeInt32LE(key === null ? -1 : keyLength, start + 24);
+  target.writeInt32LE(value === null ? -1 : valueLength, start + 28);
+  target.writeUInt32LE(at - headersAt, start + 32);
+  target.writeUInt32LE(crc32(target.subarray(start + 8, at)), start + 4);
+  return total;
 }
 
 /** Header fields of the frame at `at`, without copying the payload. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkFrame, decodeFrame, encodeFrame } from '../../../src/eventlog/embedded/record-format.js';
+import { checkFrame, decodeFrame, encodeFrame, encodeFrameInto, frameSize, type FrameInput } from '../../../src/eventlog/embedded/record-format.js';
 import type { Headers } from '../../../src/eventlog/index.js';
 
 describe('encodeFrame with a text value', () => {
@@ -31,3 +31,35 @@ describe('encodeFrame with a text value', () => {
     assert.equal(record.key, 'k');
   });
 });
+
+describe('frame layout', () => {
+  // Frames as the encoder before encodeFrameInto wrote them (hex): the on-disk format must not move.
+  const golden: Array<[FrameInput, string]> = [
+    [
+      { offset: 123456789, timestamp: 1_700_000_000_123, key: 'k€y', value: 'välue "x" \ud800 😀', headers: { 'aerofn-function': 'noop', 'h\u00e9': 'v\udc00' } },
+      '5e0000006dcdc99400000054346f9d4100b08756febc78420500000013000000260000006be282ac7976c3a46c75652022782220efbfbd20f09f98800f006165726f666e2d66756e6374696f6e040000006e6f6f70030068c3a90400000076efbfbd',
+    ],
+    [{ offset: 0, timestamp: 0, key: null, value: null, headers: undefined }, '20000000ef6e879e00000000000000000000000000000000ffffffffffffffff00000000'],
+    [{ offset: 7, timestamp: 5, key: '', value: Buffer.from([0, 1, 2, 255]), headers: {} }, '24000000e31c75120000000000001c400000000000001440000000000400000000000000000102ff'],
+  ];
+
+  it('is the same bytes as before, and frameSize says how many', () => {
+    for (const [input, hex] of golden) {
+      assert.equal(encodeFrame(input).toString('hex'), hex);
+      assert.equal(frameSize(input), hex.length / 2);
+    }
+  });
+
+  it('encodes frames back to back into one buffer, each as encodeFrame would', () => {
+    const inputs = golden.map(([input]) => input);
+    const total = inputs.reduce((n, input) => n + frameSize(input), 0);
+    const arena = Buffer.alloc(total + 3, 0xaa);
+    let at = 1;
+    for (const input of inputs) at += encodeFrameInto(arena, at, input);
+    assert.equal(at, total + 1);
+    assert.deepEqual(arena.subarray(1, at), Buffer.concat(inputs.map((input) => encodeFrame(input))));
+    assert.equal(arena[0], 0xaa);
+    assert.equal(arena[at], 0xaa);
+  });
+});
+
