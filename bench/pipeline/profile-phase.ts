@@ -3,6 +3,7 @@
  *   node --cpu-prof --import tsx bench/pipeline/profile-phase.ts            (real sandbox)
  *   PROFILE_INVOKER=in-process node --cpu-prof --import tsx bench/pipeline/profile-phase.ts
  *   PROFILE_LOG=kafka node --import tsx bench/pipeline/profile-phase.ts      (Kafka at AEROFN_TEST_KAFKA_BROKERS)
+ *   PROFILE_FSYNC=0 …                                                         (embedded log without fsync)
  * It prints events/s and the CPU per event of the process and of the main thread alone: on a
  * shared machine the CPU per event moves much less with the load than events/s.
  */
@@ -49,7 +50,7 @@ const inProcess = {
 const dir = await mkdtemp(join(tmpdir(), 'aerofn-profile-pipeline-'));
 const kafka = process.env['PROFILE_LOG'] === 'kafka';
 const brokers = (process.env['AEROFN_TEST_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
-const log = kafka ? await openKafkaEventLog({ brokers, clientId: `profile-${process.pid}`, logger: silentLogger() }) : await openEmbeddedEventLog({ dataDir: dir, logger: silentLogger() });
+const log = kafka ? await openKafkaEventLog({ brokers, clientId: `profile-${process.pid}`, logger: silentLogger() }) : await openEmbeddedEventLog({ dataDir: dir, logger: silentLogger(), fsync: process.env['PROFILE_FSYNC'] !== '0' });
 // Unique topics per run on a shared broker.
 const prefix = kafka ? `profile-${process.pid}-${Date.now()}.` : 'p.';
 const group = `${prefix}g`;
