@@ -1,17 +1,19 @@
 import type { TopicPartitionOffset } from '../eventlog/index.js';
 import { partitionKey } from './records.js';
 
-interface Slot {
-  readonly offset: number;
-  done: boolean;
-}
-
 interface PartitionState {
   readonly topic: string;
   readonly partition: number;
-  readonly slots: Slot[];
+  /**
+   * Offsets taken in, in arrival order, and whether each one's work is complete: two flat arrays
+   * instead of an object per offset and a Map from offset to it (~90 bytes per in-flight record;
+   * thousands are in flight at a high watermark).
+   */
+  offsets: number[];
+  done: boolean[];
   head: number;
-  readonly byOffset: Map<number, Slot>;
+  /** Whether `offsets` is increasing (records arrive in offset order): lookups can then jump. */
+  ordered: boolean;
   /** Next offset to commit (Kafka convention), -1 until something is done. */
   frontier: number;
   committed: number;
@@ -33,38 +35,72 @@ export class CommitWatermarks {
     const key = partitionKey(topic, partition);
     let state = this.partitions.get(key);
     if (state === undefined) {
-      state = { topic, partition, slots: [], head: 0, byOffset: new Map(), frontier: -1, committed: -1 };
+      state = { topic, partition, offsets: [], done: [], head: 0, ordered: true, frontier: -1, committed: -1 };
       this.partitions.set(key, state);
     }
     this.last = state;
     return state;
   }
 
+  /** Where `offset` is among the records in flight, or -1. */
+  private indexOf(state: PartitionState, offset: number): number {
+    const { offsets, head } = state;
+    const length = offsets.length;
+    if (head >= length) return -1;
+    if (!state.ordered) {
+      for (let i = head; i < length; i++) if (offsets[i] === offset) return i;
+      return -1;
+    }
+    // Contiguous offsets (the usual case) are found at once; gaps fall back to a binary search.
+    const guess = head + (offset - (offsets[head] as number));
+    if (guess >= head && guess < length && offsets[guess] === offset) return guess;
+    let lo = head;
+    let hi = length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = offsets[mid] as number;
+      if (at === offset) return mid;
+      if (at < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
   /** A record entered the pipeline; its offset now holds the watermark back until completed. */
   track(topic: string, partition: number, offset: number): void {
     const state = this.state(topic, partition);
-    if (state.byOffset.has(offset)) return; // redelivered while still in flight
-    const slot: Slot = { offset, done: false };
-    state.slots.push(slot);
-    state.byOffset.set(offset, slot);
+    const { offsets } = state;
+    const newest = offsets.length > state.head ? (offsets[offsets.length - 1] as number) : -Infinity;
+    if (offset <= newest || !state.ordered) {
+      if (this.indexOf(state, offset) >= 0) return; // redelivered while still in flight
+      if (offset <= newest) state.ordered = false;
+    }
+    offsets.push(offset);
+    state.done.push(false);
   }
 
   /** Everything a record caused is recorded. */
   complete(topic: string, partition: number, offset: number): void {
     const state = this.state(topic, partition);
-    const slot = state.byOffset.get(offset);
-    if (slot === undefined) return;
-    slot.done = true;
-    while (state.head < state.slots.length && (state.slots[state.head] as Slot).done) {
-      const head = state.slots[state.head] as Slot;
-      state.byOffset.delete(head.offset);
-      state.frontier = head.offset + 1;
+    const index = this.indexOf(state, offset);
+    if (index < 0 || state.done[index] === true) return;
+    state.done[index] = true;
+    const { offsets, done } = state;
+    while (state.head < offsets.length && done[state.head] === true) {
+      state.frontier = (offsets[state.head] as number) + 1;
       state.head += 1;
     }
-    // Drop the consumed prefix now and then so the array does not grow without bound.
-    if (state.head > 1024 && state.head * 2 > state.slots.length) {
-      state.slots.splice(0, state.head);
+    // Drop the consumed prefix now and then so the arrays do not grow without bound.
+    if (state.head > 1024 && state.head * 2 > offsets.length) {
+      state.offsets = offsets.slice(state.head);
+      state.done = done.slice(state.head);
       state.head = 0;
+      if (!state.ordered) state.ordered = isIncreasing(state.offsets);
+    } else if (state.head === offsets.length && state.head > 0) {
+      state.offsets = [];
+      state.done = [];
+      state.head = 0;
+      state.ordered = true;
     }
   }
 
@@ -92,7 +128,7 @@ export class CommitWatermarks {
   /** Records received but not yet complete, over all partitions. */
   inFlight(): number {
     let count = 0;
-    for (const state of this.partitions.values()) count += state.slots.length - state.head;
+    for (const state of this.partitions.values()) count += state.offsets.length - state.head;
     return count;
   }
 
@@ -101,4 +137,9 @@ export class CommitWatermarks {
     this.partitions.delete(partitionKey(topic, partition));
     this.last = undefined;
   }
+}
+
+function isIncreasing(offsets: readonly number[]): boolean {
+  for (let i = 1; i < offsets.length; i++) if ((offsets[i] as number) <= (offsets[i - 1] as number)) return false;
+  return true;
 }
