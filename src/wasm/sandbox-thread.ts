@@ -169,26 +169,27 @@ export class SandboxThread {
   /** Queues a job in the next ring slot; call only when acceptsMore() (or the thread is idle and ready). */
   run(pending: Pending): void {
     const { job } = pending;
-    const { ctrl, jobs, times, data } = this.views;
+    const { ctrl, jobs, times } = this.views;
     const index = this.requests;
     const slot = index % QUEUE_DEPTH;
     const at = slot * JOB_INTS;
     const base = slot * SLOT_DATA_BYTES;
     this.ensureModule(job.module);
-    const region = data.subarray(base, base + SLOT_DATA_BYTES);
-    const { read, written } = encoder.encodeInto(job.input, region);
-    let contextAt = written;
-    if (read < job.input.length) {
+    // Written with Buffer's own UTF-8 writer after measuring: encodeInto needed a view of the slot
+    // and returned an object per call (~250 bytes per invocation).
+    const text = this.views.text as unknown as { utf8Write(value: string, offset: number): number };
+    const inputBytes = Buffer.byteLength(job.input, 'utf8');
+    let contextAt = 0;
+    if (inputBytes > SLOT_DATA_BYTES) {
       this.post({ type: 'input', index, input: encoder.encode(job.input) });
       jobs[at + Job.INPUT_LEN] = LEN_IN_PORT;
-      contextAt = 0;
     } else {
-      jobs[at + Job.INPUT_LEN] = written;
+      contextAt = text.utf8Write(job.input, base);
+      jobs[at + Job.INPUT_LEN] = contextAt;
     }
     jobs[at + Job.CONTEXT_LEN] = -1;
-    if (job.context !== undefined) {
-      const placed = encoder.encodeInto(job.context, region.subarray(contextAt));
-      if (placed.read === job.context.length) jobs[at + Job.CONTEXT_LEN] = placed.written;
+    if (job.context !== undefined && contextAt + Buffer.byteLength(job.context, 'utf8') <= SLOT_DATA_BYTES) {
+      jobs[at + Job.CONTEXT_LEN] = text.utf8Write(job.context, base + contextAt);
     }
     jobs[at + Job.MODULE_ID] = job.module.id;
     jobs[at + Job.INDEX] = index;
