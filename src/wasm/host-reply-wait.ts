@@ -17,15 +17,22 @@ import { hostCallNames, Slot } from './sandbox-protocol.js';
  * Spinning only pays while this thread and the main thread run on different cores. On a busy
  * machine they often share one, and then a spinning worker keeps the main thread from writing
  * the very reply it waits for (and a wake-up is cheap there: no idle vCPU to rouse). So the
- * worker keeps a score of whether its spins saw the reply soon (within SPIN_HIT_MS: a reply that
- * comes later was most likely held up by the spin itself); after SPIN_MISSES_TO_STOP spins in a
+ * worker keeps a score of whether its spins saw the reply in its usual time (at most SPIN_HIT_MS
+ * later than the shortest recent reply: a later one was most likely held up by the spin itself);
+ * after SPIN_MISSES_TO_STOP spins in a
  * row that did not, it sleeps right away, trying a spin again every SPIN_RETRY_EVERY calls.
  */
-const WAKE_MARGIN_MS = 0.2;
+/**
+ * Wake this long before the shortest recent reply: the timer's slack (50 µs by default on Linux)
+ * plus waking on an idle vCPU (50-130 µs here). At 0.2 ms, PostgreSQL replies that vary by a
+ * few hundred µs often came while the worker still slept, and its wake-up (20-40 µs) landed on
+ * the call.
+ */
+const WAKE_MARGIN_MS = 0.35;
 const MIN_SLEEP_MS = 0.1;
 const REPLY_HISTORY = 16;
 const SPIN_MISSES_TO_STOP = 2;
-/** A spin counts as a hit when the reply came within this long of its start (twice the wake margin). */
+/** A spin counts as a hit when the reply came at most this much later than the shortest recent one (twice the wake margin). */
 const SPIN_HIT_MS = 2 * WAKE_MARGIN_MS;
 const SPIN_RETRY_EVERY = 16;
 
@@ -47,12 +54,15 @@ export class ReplyWaiter {
   await(fn: number, lastReply: number, posted: number): void {
     const { ctrl } = this;
     if (this.spinMs > 0 && Atomics.load(ctrl, Slot.HOST_SPIN) === 1 && this.maySpin()) {
-      const sleepMs = this.shortestRecentReply(fn) - WAKE_MARGIN_MS - (performance.now() - posted);
+      const shortest = this.shortestRecentReply(fn);
+      const sleepMs = shortest - WAKE_MARGIN_MS - (performance.now() - posted);
       if (sleepMs >= MIN_SLEEP_MS) Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply, sleepMs);
       const until = performance.now() + this.spinMs;
       while (Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply && performance.now() < until);
-      // A spin that needed long to see the reply most likely kept the main thread off this core.
-      const hit = Atomics.load(ctrl, Slot.HOST_REPLY) !== lastReply && performance.now() - (until - this.spinMs) <= SPIN_HIT_MS;
+      // A reply much later than this host function's usual ones most likely waited for the
+      // main thread, which the spin kept off this core. Measured from the request, not from the
+      // spin's start: a statement that varies by a few hundred µs (PostgreSQL) is no miss.
+      const hit = Atomics.load(ctrl, Slot.HOST_REPLY) !== lastReply && performance.now() - posted <= shortest + SPIN_HIT_MS;
       this.spinMisses = hit ? 0 : this.spinMisses + 1;
     }
     Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply);
