@@ -9,6 +9,8 @@ export interface Pending {
   readonly resolve: (result: SandboxResult) => void;
   /** How often a worker died before starting this job (a second time fails it: no crash loop). */
   requeued?: number;
+  /** May queue deep in a worker's ring (submit(): bursts from the stream processor); see sandbox-pool.ts. */
+  deep?: boolean;
 }
 
 export interface Running extends Pending {

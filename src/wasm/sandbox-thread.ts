@@ -128,8 +128,8 @@ export class SandboxThread {
   }
 
   /** Whether a job posted now would start soon: a free ring slot and nothing slow ahead of it. */
-  acceptsMore(): boolean {
-    if (this.gone || !this.isReady) return false;
+  acceptsMore(limit = QUEUE_DEPTH): boolean {
+    if (this.gone || !this.isReady || this.inFlightCount >= limit) return false;
     if (this.requests - Atomics.load(this.views.ctrl, Slot.CONSUMED) >= QUEUE_DEPTH) return false;
     if (this.slots[this.requests % QUEUE_DEPTH] !== undefined) return false;
     if (this.inFlightCount === 0) return true;
