@@ -68,34 +68,23 @@ export function invokeOrdered<T, R>(work: (item: T) => ObservableInput<R>, optio
 
       const run = (key: string, item: T): void => {
         active += 1;
+        const onValue = (value: R): void => {
+          if (closed) return;
+          subscriber.next(value);
+          finish(key, undefined);
+        };
+        const onError = (error: unknown): void => {
+          if (!closed) subscriber.error(error);
+        };
         if (options.start !== undefined) {
-          options.start(
-            item,
-            (value: R) => {
-              if (closed) return;
-              subscriber.next(value);
-              finish(key, undefined);
-            },
-            (error: unknown) => {
-              if (!closed) subscriber.error(error);
-            },
-          );
+          options.start(item, onValue, onError);
           options.onActive?.(active);
           return;
         }
         const input = work(item);
         if (input instanceof Promise) {
           // A Promise needs no Observable around it: the common case stays allocation-light.
-          input.then(
-            (value: R) => {
-              if (closed) return;
-              subscriber.next(value);
-              finish(key, undefined);
-            },
-            (error: unknown) => {
-              if (!closed) subscriber.error(error);
-            },
-          );
+          input.then(onValue, onError);
           options.onActive?.(active);
           return;
         }
