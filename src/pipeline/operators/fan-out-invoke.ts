@@ -73,10 +73,7 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
         .pipe(
           invokeOrdered(
             (work): ObservableInput<Completion | null> => {
-              if (stats !== undefined) stats.in += 1;
-              const started = now();
-              work.attempt = 1;
-              work.startedAt = started;
+              const started = beginFirst(work);
               const first = options.attempt(work.task, 1);
               if (first instanceof Promise) {
                 return first.then((result) => {
@@ -135,12 +132,18 @@ export function fanOutInvoke(options: FanOutOptions): OperatorFunction<Routed, C
     });
   }
 
-  /** The first attempt on the callback path: the same steps as the Promise path in `work` above. */
-  function startFirst(start: NonNullable<FanOutOptions['startAttempt']>, work: Work, done: (value: Completion | null) => void, fail: (error: unknown) => void, torn: Subject<void>): void {
+  /** Counts the first attempt of a task in and stamps it; returns when it started. */
+  function beginFirst(work: Work): number {
     if (stats !== undefined) stats.in += 1;
     const started = now();
     work.attempt = 1;
     work.startedAt = started;
+    return started;
+  }
+
+  /** The first attempt on the callback path: the same steps as the Promise path in `work` above. */
+  function startFirst(start: NonNullable<FanOutOptions['startAttempt']>, work: Work, done: (value: Completion | null) => void, fail: (error: unknown) => void, torn: Subject<void>): void {
+    const started = beginFirst(work);
     start(work.task, 1, (result) => {
       let next: Observable<Completion | null> | Completion | null;
       try {
