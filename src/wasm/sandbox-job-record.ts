@@ -1,5 +1,5 @@
 import type { HostCallContext, HostCallRecord } from './host-function.js';
-import { Job, JOB_F64S, JOB_INTS, JobF64, JobState, QUEUE_DEPTH, type ChannelViews } from './sandbox-protocol.js';
+import { Job, JOB_F64S, JOB_INTS, JobF64, JobState, LEN_IN_PORT, QUEUE_DEPTH, SLOT_DATA_BYTES, type ChannelViews } from './sandbox-protocol.js';
 import type { SandboxJob, SandboxResult } from './sandbox-types.js';
 
 /** The records a SandboxThread keeps per job: one waiting for a thread, one dispatched to it. */
@@ -37,4 +37,36 @@ export function oldestRunningStart(views: ChannelViews, slots: ReadonlyArray<Run
     if (startedAt !== 0 && (oldest === 0 || startedAt < oldest)) oldest = startedAt;
   }
   return oldest;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes job `index` into its ring slot and marks it QUEUED: input and context in the slot's data
+ * region (an input too big for it goes through `postInput`; a context that does not fit behind
+ * the input is left out, CONTEXT_LEN -1). Written with Buffer's own UTF-8 writer after measuring:
+ * encodeInto needed a view of the slot and returned an object per call (~250 bytes per invocation).
+ */
+export function writeJobSlot(views: ChannelViews, index: number, job: SandboxJob, postInput: (input: Uint8Array) => void): void {
+  const { jobs, times } = views;
+  const slot = index % QUEUE_DEPTH;
+  const at = slot * JOB_INTS;
+  const base = slot * SLOT_DATA_BYTES;
+  const text = views.text as unknown as { utf8Write(value: string, offset: number): number };
+  let contextAt = 0;
+  if (Buffer.byteLength(job.input, 'utf8') > SLOT_DATA_BYTES) {
+    postInput(encoder.encode(job.input));
+    jobs[at + Job.INPUT_LEN] = LEN_IN_PORT;
+  } else {
+    contextAt = text.utf8Write(job.input, base);
+    jobs[at + Job.INPUT_LEN] = contextAt;
+  }
+  jobs[at + Job.CONTEXT_LEN] = -1;
+  if (job.context !== undefined && contextAt + Buffer.byteLength(job.context, 'utf8') <= SLOT_DATA_BYTES) {
+    jobs[at + Job.CONTEXT_LEN] = text.utf8Write(job.context, base + contextAt);
+  }
+  jobs[at + Job.MODULE_ID] = job.module.id;
+  jobs[at + Job.INDEX] = index;
+  times[slot * JOB_F64S + JobF64.STARTED_AT] = 0;
+  Atomics.store(jobs, at + Job.STATE, JobState.QUEUED);
 }

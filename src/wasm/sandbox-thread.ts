@@ -10,21 +10,17 @@ import {
   JOB_INTS,
   JobF64,
   JobState,
-  LEN_IN_PORT,
   QUEUE_DEPTH,
   Slot,
-  SLOT_DATA_BYTES,
   type ChannelViews,
   type FromWorkerMessage,
   type ToWorkerMessage,
 } from './sandbox-protocol.js';
-import { failed, oldestRunningStart, type Pending, type Running } from './sandbox-job-record.js';
+import { failed, oldestRunningStart, writeJobSlot, type Pending, type Running } from './sandbox-job-record.js';
 import type { CompiledModule, SandboxResult } from './sandbox-types.js';
 
 export type { Pending } from './sandbox-job-record.js';
 import { startSandboxWorker } from './sandbox-worker-start.js';
-
-const encoder = new TextEncoder();
 
 export interface ThreadOptions {
   readonly stackKb: number;
@@ -169,32 +165,11 @@ export class SandboxThread {
   /** Queues a job in the next ring slot; call only when acceptsMore() (or the thread is idle and ready). */
   run(pending: Pending): void {
     const { job } = pending;
-    const { ctrl, jobs, times } = this.views;
+    const { ctrl } = this.views;
     const index = this.requests;
     const slot = index % QUEUE_DEPTH;
-    const at = slot * JOB_INTS;
-    const base = slot * SLOT_DATA_BYTES;
     this.ensureModule(job.module);
-    // Written with Buffer's own UTF-8 writer after measuring: encodeInto needed a view of the slot
-    // and returned an object per call (~250 bytes per invocation).
-    const text = this.views.text as unknown as { utf8Write(value: string, offset: number): number };
-    const inputBytes = Buffer.byteLength(job.input, 'utf8');
-    let contextAt = 0;
-    if (inputBytes > SLOT_DATA_BYTES) {
-      this.post({ type: 'input', index, input: encoder.encode(job.input) });
-      jobs[at + Job.INPUT_LEN] = LEN_IN_PORT;
-    } else {
-      contextAt = text.utf8Write(job.input, base);
-      jobs[at + Job.INPUT_LEN] = contextAt;
-    }
-    jobs[at + Job.CONTEXT_LEN] = -1;
-    if (job.context !== undefined && contextAt + Buffer.byteLength(job.context, 'utf8') <= SLOT_DATA_BYTES) {
-      jobs[at + Job.CONTEXT_LEN] = text.utf8Write(job.context, base + contextAt);
-    }
-    jobs[at + Job.MODULE_ID] = job.module.id;
-    jobs[at + Job.INDEX] = index;
-    times[slot * JOB_F64S + JobF64.STARTED_AT] = 0;
-    Atomics.store(jobs, at + Job.STATE, JobState.QUEUED);
+    writeJobSlot(this.views, index, job, (input) => this.post({ type: 'input', index, input }));
     Atomics.store(ctrl, Slot.PORT_POSTED, this.portPosted);
     // One fixed shape, no spread: this runs once per invocation.
     const running: Running = { job, resolve: pending.resolve, requeued: pending.requeued, index, dispatchedAt: Date.now(), timer: undefined, controller: undefined, hostContext: undefined, hostJournal: undefined };
