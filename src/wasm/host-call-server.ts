@@ -1,5 +1,5 @@
-import type { HostCallContext, HostCallRecord, HostFunctions } from './host-function.js';
-import { journalEntry, runHostCall, writeHostReply } from './host-call-bridge.js';
+import type { HostCallContext, HostFunctions } from './host-function.js';
+import { runHostCall, writeHostReply, type ServedHostCall } from './host-call-bridge.js';
 import { hostCallNames, LEN_IN_PORT, QUEUE_DEPTH, Slot, SLOT_DATA_BYTES, type ChannelViews, type HostCallName } from './sandbox-protocol.js';
 import type { SandboxJob } from './sandbox-types.js';
 
@@ -10,7 +10,7 @@ export interface HostCallTarget {
   readonly dispatchedAt: number;
   controller: AbortController | undefined;
   hostContext: HostCallContext | undefined;
-  hostJournal: HostCallRecord[] | undefined;
+  hostJournal: ServedHostCall[] | undefined;
 }
 
 export interface HostCallServerHooks {
@@ -89,7 +89,7 @@ export class HostCallServer {
     this.serving = false;
     const journal = (target.hostJournal ??= []);
     if (this.hooks.isGone() || this.hooks.jobIn(slot) !== target) {
-      journal.push(journalEntry(name, seq, request, outcome));
+      journal.push({ name, seq, request, outcome });
       return;
     }
     writeHostReply(this.views, base, outcome, this.hooks.postReply);
@@ -99,7 +99,7 @@ export class HostCallServer {
     Atomics.add(ctrl, Slot.HOST_REPLY, 1);
     Atomics.notify(ctrl, Slot.HOST_REPLY);
     // The guest runs on meanwhile; its job cannot be settled before this (synchronous) push.
-    journal.push(journalEntry(name, seq, request, outcome));
+    journal.push({ name, seq, request, outcome });
     if (spin && this.mayHoldLoop()) {
       this.spinForEvent(seen);
       return;

@@ -1,4 +1,5 @@
-import type { HostCallContext, HostCallRecord } from './host-function.js';
+import { journalEntry, type ServedHostCall } from './host-call-bridge.js';
+import type { HostCallContext } from './host-function.js';
 import { Job, JOB_F64S, JOB_INTS, JobF64, JobState, LEN_IN_PORT, QUEUE_DEPTH, SLOT_DATA_BYTES, type ChannelViews } from './sandbox-protocol.js';
 import type { SandboxJob, SandboxResult } from './sandbox-types.js';
 
@@ -20,12 +21,12 @@ export interface Running extends Pending {
   timer: NodeJS.Timeout | undefined;
   controller: AbortController | undefined;
   hostContext: HostCallContext | undefined;
-  hostJournal: HostCallRecord[] | undefined;
+  hostJournal: ServedHostCall[] | undefined;
 }
 
 /** A failed result for a job that never produced one (timeout, crash, shutdown). */
 export function failed(running: Running, kind: NonNullable<SandboxResult['error']>['kind'], message: string, durationMs: number): SandboxResult {
-  return { ok: false, output: '', error: { kind, message }, durationMs, memoryBytes: 0, journal: running.hostJournal ?? [], logsDropped: 0 };
+  return { ok: false, output: '', error: { kind, message }, durationMs, memoryBytes: 0, journal: running.hostJournal?.map(journalEntry) ?? [], logsDropped: 0 };
 }
 
 /** When the longest-running guest among a thread's jobs started (epoch ms; 0: none is running). */
