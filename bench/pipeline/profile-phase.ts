@@ -4,10 +4,14 @@
  *   PROFILE_INVOKER=in-process node --cpu-prof --import tsx bench/pipeline/profile-phase.ts
  *   PROFILE_LOG=kafka node --import tsx bench/pipeline/profile-phase.ts      (Kafka at AEROFN_TEST_KAFKA_BROKERS)
  *   PROFILE_FSYNC=0 …                                                         (embedded log without fsync)
- * It prints events/s and the CPU per event of the process and of the main thread alone: on a
- * shared machine the CPU per event moves much less with the load than events/s.
+ *   PROFILE_CPU=main.cpuprofile …      (the main thread's CPU profile of the phase alone, without set-up)
+ *   PROFILE_WORKERS=1 …                (sandbox workers; default: the config's)
+ *   PROFILE_MARK=/tmp/mark …           (writes the file when the phase starts: attach `perf record -p` then)
+ * It prints events/s and the CPU per event of the process, of the main thread alone and of every
+ * other thread (sandbox workers, V8's GC and compiler helpers, libuv's pool): on a shared machine
+ * the CPU per event moves much less with the load than events/s.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,13 +31,29 @@ function mainThreadCpuMs(): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** CPU ms of every thread of this process (Node 20 names them all "node": told apart by thread id). */
+function threadCpuMs(): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = tid === String(process.pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}#${tid}`;
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
+}
+
 const total = Number(process.env['BENCH_EVENTS'] ?? 100_000);
 const event = (n: number): AppendRecord => ({ key: `bench:${n % 1000}`, value: JSON.stringify({ table: 'bench', op: 'INSERT', row: { id: n % 1000, n }, commitTs: Date.now() }) });
 const noopWat = `(module (memory (export "memory") 1)
   (func (export "alloc") (param i32) (result i32) (i32.const 1024))
   (func (export "handler") (param i32 i32) (result i64) (i64.const 0)))`;
 const functions = createInMemoryFunctions();
-const real = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger(), ...(process.env['PROFILE_MAIN_SPIN_MICROS'] === undefined ? {} : { mainSpinMicros: Number(process.env['PROFILE_MAIN_SPIN_MICROS']) }), ...(process.env['PROFILE_SPIN_MICROS'] === undefined ? {} : { spinMicros: Number(process.env['PROFILE_SPIN_MICROS']) }) });
+const real = createInvoker({ functions, config: loadConfig(process.env['PROFILE_WORKERS'] === undefined ? {} : { AEROFN_WORKERS: process.env['PROFILE_WORKERS'] }).sandbox, logger: silentLogger(), ...(process.env['PROFILE_MAIN_SPIN_MICROS'] === undefined ? {} : { mainSpinMicros: Number(process.env['PROFILE_MAIN_SPIN_MICROS']) }), ...(process.env['PROFILE_SPIN_MICROS'] === undefined ? {} : { spinMicros: Number(process.env['PROFILE_SPIN_MICROS']) }) });
 await real.ready();
 await functions.deploy('noop', await watToWasm(noopWat), { triggers: [{ type: 'database', table: 'bench', operations: ['INSERT'] }] });
 const inProcess = {
@@ -71,12 +91,22 @@ if (heapSession !== undefined) {
   heapSession.connect();
   await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
 }
+// PROFILE_CPU=file.cpuprofile: a CPU profile of the main thread during the phase alone (no set-up).
+const cpuSession = process.env['PROFILE_CPU'] === undefined ? undefined : new Session();
+if (cpuSession !== undefined) {
+  cpuSession.connect();
+  await cpuSession.post('Profiler.enable');
+  await cpuSession.post('Profiler.setSamplingInterval', { interval: 100 });
+  await cpuSession.post('Profiler.start');
+}
 const heapStart = process.memoryUsage().heapUsed;
 gc.start();
 const began = performance.now();
 const cpu0 = process.cpuUsage();
 const wakes0 = real.stats().wakes;
 const mainCpu0 = mainThreadCpuMs();
+const threads0 = threadCpuMs();
+if (process.env['PROFILE_MARK'] !== undefined) writeFileSync(process.env['PROFILE_MARK'], String(process.pid));
 await pipeline.start();
 for (;;) {
   const done = [...(await log.committedOffsets(group, changes)).values()].reduce((a, b) => a + b, 0);
@@ -86,11 +116,17 @@ for (;;) {
 const ms = performance.now() - began;
 const cpu = process.cpuUsage(cpu0);
 const mainCpu = mainThreadCpuMs() - mainCpu0;
+const threadCpu = [...threadCpuMs()].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
 const heapEnd = process.memoryUsage().heapUsed;
 if (heapSession !== undefined) {
   const { profile } = await heapSession.post('HeapProfiler.stopSampling');
   await writeFile(process.env['PROFILE_HEAP']!, JSON.stringify(profile));
   heapSession.disconnect();
+}
+if (cpuSession !== undefined) {
+  const { profile } = await cpuSession.post('Profiler.stop');
+  await writeFile(process.env['PROFILE_CPU']!, JSON.stringify(profile));
+  cpuSession.disconnect();
 }
 const gcStats = gc.stop()?.statistics ?? [];
 let allocated = 0;
@@ -114,6 +150,7 @@ for (const entry of gcStats) {
 allocated += Math.max(0, heapEnd - lastAfter);
 console.log(`${kafka ? 'kafka' : 'embedded'}, ${process.env['PROFILE_INVOKER'] ?? 'sandbox'}: ${Math.round((total / ms) * 1000)} events/s, process CPU ${(((cpu.user + cpu.system) / total)).toFixed(1)} µs/event, main thread CPU ${((mainCpu * 1000) / total).toFixed(1)} µs/event`);
 if (process.env['PROFILE_INVOKER'] !== 'in-process') console.log(`  sandbox: ${real.stats().wakes - wakes0} wake-ups of a sleeping worker`);
+console.log(`  CPU by thread: ${threadCpu.sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${((ms * 1000) / total).toFixed(1)}`).join(', ')} µs/event`);
 console.log(`  heap: ${Math.round(allocated / total)} B allocated/event, ${Math.round(promoted / total)} B promoted/event, ${scavenges} scavenges, ${fullGcs} mark-compacts, GC pauses ${(pauseUs / total).toFixed(1)} µs/event`);
 await pipeline.stop();
 await log.close();
