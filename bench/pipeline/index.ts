@@ -22,8 +22,9 @@ import { createPipeline } from '../../src/pipeline/index.js';
 import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
 
 /**
- * The floor is kafkajs as published. src/eventlog replaces four of the kafkajs modules it loads
- * (grouping, CRC-32C, record and record-batch encoding: docs/event-log.md); a second, untouched
+ * The floor is kafkajs as published. src/eventlog replaces six of the kafkajs modules it loads
+ * (grouping, CRC-32C, record, record-batch and produce-request encoding, request framing:
+ * docs/event-log.md); a second, untouched
  * copy of kafkajs is loaded here for the passthrough (its modules are taken out of the CommonJS
  * cache for the load and put back after, so the adapter keeps its own).
  */
