@@ -2,6 +2,7 @@ import { FunctionError } from '../errors/index.js';
 import type { CompiledModule } from './sandbox-types.js';
 import { SANDBOX_MEMORY_IMPORT } from './sandbox-protocol.js';
 import { checkModule, sha256Hex, type MemoryLimitSettings } from './validate-module.js';
+import { planInstanceReset } from './instance-reset.js';
 import { readWasmStructure, rewriteMemoryAsImport, WASM_PAGE_BYTES } from './wasm-binary.js';
 
 export interface ModuleCache {
@@ -52,13 +53,15 @@ export function createModuleCache(options: ModuleCacheOptions = {}): ModuleCache
     // The module imports its memory, so each fresh instance gets a zeroed one from the worker's
     // pool instead of V8 mapping and unmapping a new one (with TLB shootdowns) per invocation.
     const sandboxed = rewriteMemoryAsImport(bytes, readWasmStructure(bytes), SANDBOX_MEMORY_IMPORT.module, SANDBOX_MEMORY_IMPORT.name, initialPages, maxPages);
+    // Where the code allows it, workers reset a used instance instead of instantiating (instance-reset.ts).
+    const resettable = planInstanceReset(sandboxed);
     let module: WebAssembly.Module;
     try {
-      module = await WebAssembly.compile(sandboxed);
+      module = await WebAssembly.compile(resettable?.bytes ?? sandboxed);
     } catch (error) {
       throw new FunctionError('InvalidWasm', `the module does not compile: ${(error as Error).message}. Rebuild it with a WebAssembly 1.0/2.0 toolchain.`);
     }
-    return { id: ++nextModuleId, sha256, module, maxBytes: maxPages * WASM_PAGE_BYTES, hostImports: checked.hostImports, importedMemory: { initialPages, maxPages } };
+    return { id: ++nextModuleId, sha256, module, maxBytes: maxPages * WASM_PAGE_BYTES, hostImports: checked.hostImports, importedMemory: { initialPages, maxPages }, reset: resettable?.reset };
   }
 
   function evictOldest(): void {

@@ -164,6 +164,8 @@ export type ToWorkerMessage =
       readonly module: WebAssembly.Module;
       readonly maxBytes: number;
       readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined;
+      /** Export names of its mutable globals when a used instance can be reset (instance-reset.ts). */
+      readonly reset: { readonly globals: readonly string[] } | undefined;
     }
   | { readonly type: 'forget'; readonly id: number }
   | { readonly type: 'input'; readonly index: number; readonly input: Uint8Array }

@@ -140,7 +140,7 @@ export class SandboxThread {
   /** Posts a module to the worker once; later requests name it by id. */
   private ensureModule(module: CompiledModule): void {
     if (this.sent.has(module.id)) return;
-    this.post({ type: 'module', id: module.id, module: module.module, maxBytes: module.maxBytes, importedMemory: module.importedMemory });
+    this.post({ type: 'module', id: module.id, module: module.module, maxBytes: module.maxBytes, importedMemory: module.importedMemory, reset: module.reset });
     this.sent.add(module.id);
   }
 

@@ -1,4 +1,5 @@
 import type { HostCallContext, HostCallRecord } from './host-function.js';
+import type { InstanceReset } from './instance-reset.js';
 import type { HostImportName } from './guest-abi.js';
 
 /** A module compiled once on the main thread; workers receive it by postMessage (no recompile). */
@@ -15,6 +16,8 @@ export interface CompiledModule {
    */
   readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined;
   readonly hostImports: readonly HostImportName[];
+  /** Set when a used instance can be put back into its fresh state (instance-reset.ts). */
+  readonly reset?: InstanceReset | undefined;
 }
 
 /** The HostCallContext without the parts the sandbox owns (signal, deadline). */

@@ -2,6 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { classifyFailure } from './classify-failure.js';
 import { isErrorAnswer, ReplyWaiter } from './host-reply-wait.js';
+import { ModuleInstances } from './module-instances.js';
 import {
   channelViews,
   HostReply,
@@ -39,28 +40,17 @@ const encoder = new TextEncoder();
 const replyWaiter = new ReplyWaiter(ctrl, (init.hostSpinMicros ?? 0) / 1000);
 
 interface LoadedModule {
-  readonly module: WebAssembly.Module;
   readonly maxBytes: number;
-  readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined;
-  /** Zeroed memories of the initial size, ready for the next fresh instance. */
-  readonly memories: WebAssembly.Memory[];
+  readonly instances: ModuleInstances;
 }
 
-/** Memories up to this size are zeroed and reused; bigger or grown ones are left to the GC. */
-const REUSE_MAX_BYTES = 1024 * 1024;
-const REUSE_PER_MODULE = 4;
-let toRecycle: { loaded: LoadedModule; memory: WebAssembly.Memory } | undefined;
+/** The module whose instance the running job uses: released (reset or recycled) once its result is out. */
+let inUse: { readonly instances: ModuleInstances; clean: boolean } | undefined;
 
-/** After the result is out: zero a memory that kept its initial size and keep it for the next instance. */
 function recycle(): void {
-  const pending = toRecycle;
-  toRecycle = undefined;
-  if (pending === undefined || pending.loaded.importedMemory === undefined) return;
-  const { loaded, memory } = pending;
-  const size = memory.buffer.byteLength;
-  if (size !== loaded.importedMemory!.initialPages * 65_536 || size > REUSE_MAX_BYTES || loaded.memories.length >= REUSE_PER_MODULE) return;
-  new Uint8Array(memory.buffer).fill(0);
-  loaded.memories.push(memory);
+  const used = inUse;
+  inUse = undefined;
+  used?.instances.release(used.clean);
 }
 const modules = new Map<number, LoadedModule>();
 let consumedMessages = 0;
@@ -94,7 +84,7 @@ function drainPort(): void {
     if (received === undefined) throw new Error('sandbox channel out of step: a port message is missing');
     consumedMessages++;
     const message = received.message as ToWorkerMessage;
-    if (message.type === 'module') modules.set(message.id, { module: message.module, maxBytes: message.maxBytes, importedMemory: message.importedMemory, memories: [] });
+    if (message.type === 'module') modules.set(message.id, { maxBytes: message.maxBytes, instances: new ModuleInstances(message.module, message.importedMemory, message.reset) });
     else if (message.type === 'forget') modules.delete(message.id);
     else if (message.type === 'input') portInputs.set(message.index, message.input);
     else portReply = message.data;
@@ -265,12 +255,8 @@ function runOne(slot: number): void {
   let output: Uint8Array | undefined;
   try {
     if (loaded === undefined) throw new Error(`module ${moduleId} was never sent to this worker`);
-    if (loaded.importedMemory !== undefined) {
-      const memory = loaded.memories.pop() ?? new WebAssembly.Memory({ initial: loaded.importedMemory.initialPages, maximum: loaded.importedMemory.maxPages });
-      sandboxImports.memory = memory;
-      toRecycle = { loaded, memory };
-    }
-    const instance = new WebAssembly.Instance(loaded.module, imports);
+    inUse = { instances: loaded.instances, clean: false };
+    const instance = loaded.instances.take(imports, sandboxImports);
     const exports = instance.exports as { memory: WebAssembly.Memory; alloc: (size: number) => number; handler: (ptr: number, len: number) => bigint };
     current.memory = exports.memory;
     current.alloc = exports.alloc;
@@ -293,6 +279,7 @@ function runOne(slot: number): void {
         throw new OutputError(`the handler's output is not JSON (${(error as Error).message}); return UTF-8 JSON text`);
       }
     }
+    inUse.clean = true;
   } catch (error) {
     output = undefined;
     if (error instanceof OutputError) {

@@ -73,7 +73,7 @@ const valTypes: Record<number, ValType> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32
 const exportKinds = ['function', 'table', 'memory', 'global', 'tag'] as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-class Reader {
+export class Reader {
   pos: number;
   constructor(readonly bytes: Uint8Array, start = 0, readonly end = bytes.length) {
     this.pos = start;
@@ -82,6 +82,22 @@ class Reader {
   byte(): number {
     if (this.pos >= this.end) throw new WasmFormatError(`unexpected end of data at byte ${this.pos}`);
     return this.bytes[this.pos++] as number;
+  }
+
+  peek(): number {
+    if (this.pos >= this.end) throw new WasmFormatError(`unexpected end of data at byte ${this.pos}`);
+    return this.bytes[this.pos] as number;
+  }
+
+  skip(count: number): void {
+    if (this.pos + count > this.end) throw new WasmFormatError(`unexpected end of data at byte ${this.pos}`);
+    this.pos += count;
+  }
+
+  /** Passes over a LEB128 integer of at most `maxBytes` bytes (a signed 33-bit one: 5, 64-bit: 10). */
+  skipLeb(maxBytes: number): void {
+    for (let n = 0; n < maxBytes; n++) if ((this.byte() & 0x80) === 0) return;
+    throw new WasmFormatError(`integer too long at byte ${this.pos}`);
   }
 
   u32(): number {
@@ -221,7 +237,7 @@ function typeAt(types: readonly FuncType[], index: number): FuncType {
   return type;
 }
 
-function encodeU32(value: number): number[] {
+export function encodeU32(value: number): number[] {
   const out: number[] = [];
   do {
     let b = value & 0x7f;
@@ -260,7 +276,7 @@ export function formatSignature(type: { params: readonly ValType[]; results: rea
   return `(${type.params.join(', ')}) -> ${type.results.length === 0 ? '()' : type.results.join(', ')}`;
 }
 
-function encodeName(text: string): number[] {
+export function encodeName(text: string): number[] {
   const bytes = new TextEncoder().encode(text);
   return [...encodeU32(bytes.length), ...bytes];
 }

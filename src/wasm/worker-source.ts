@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
 
 /** The files the worker thread loads, in dependency order; all siblings of this file. */
-const workerFiles = ['sandbox-protocol', 'classify-failure', 'host-reply-wait', 'sandbox-worker'] as const;
+const workerFiles = ['sandbox-protocol', 'classify-failure', 'host-reply-wait', 'module-instances', 'sandbox-worker'] as const;
 
 let cached: URL | undefined;
 
