@@ -31,7 +31,8 @@ export const RESET_GLOBAL_PREFIX = 'aerofn:global:';
 
 interface ModuleFacts {
   importedFunctions: number;
-  importsTablesOrGlobals: boolean;
+  /** Imports a table or a global, or exports a name under RESET_GLOBAL_PREFIX: fresh instances only. */
+  refused: boolean;
   memories: number;
   mutableGlobals: number[];
   unsupportedGlobal: boolean;
@@ -46,7 +47,7 @@ interface ModuleFacts {
 const sectionRank: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
 
 function readFacts(bytes: Uint8Array): ModuleFacts {
-  const facts: ModuleFacts = { importedFunctions: 0, importsTablesOrGlobals: false, memories: 0, mutableGlobals: [], unsupportedGlobal: false, start: undefined, bodies: [], exportSection: undefined, exportInsertAt: bytes.length };
+  const facts: ModuleFacts = { importedFunctions: 0, refused: false, memories: 0, mutableGlobals: [], unsupportedGlobal: false, start: undefined, bodies: [], exportSection: undefined, exportInsertAt: bytes.length };
   const reader = new Reader(bytes, 8);
   let globalIndex = 0;
   while (reader.pos < bytes.length) {
@@ -73,7 +74,7 @@ function readFacts(bytes: Uint8Array): ModuleFacts {
           r.byte();
           r.u32();
         } else {
-          facts.importsTablesOrGlobals = true;
+          facts.refused = true;
           return facts;
         }
       }
@@ -94,6 +95,12 @@ function readFacts(bytes: Uint8Array): ModuleFacts {
       }
     } else if (id === 7) {
       facts.exportSection = { start, end, contentStart };
+      for (let n = r.u32(); n > 0; n--) {
+        // A guest export under our prefix would collide with the globals the rewrite exports.
+        if (r.name().startsWith(RESET_GLOBAL_PREFIX)) facts.refused = true;
+        r.byte();
+        r.u32();
+      }
     } else if (id === 8) {
       facts.start = r.u32();
     } else if (id === 10) {
@@ -168,7 +175,7 @@ export function planInstanceReset(bytes: Uint8Array): { readonly bytes: Uint8Arr
     if (error instanceof UnknownOpcode || error instanceof WasmFormatError) return undefined;
     throw error;
   }
-  if (facts.importsTablesOrGlobals || facts.memories !== 1 || facts.unsupportedGlobal) return undefined;
+  if (facts.refused || facts.memories !== 1 || facts.unsupportedGlobal) return undefined;
   if (facts.bodies.some((body) => body.dropsSegments || body.writesTables)) return undefined;
   if (!startIsPure(facts)) return undefined;
   const globals = facts.mutableGlobals.map((index) => `${RESET_GLOBAL_PREFIX}${index}`);

@@ -66,6 +66,7 @@ describe('instance reset: which modules may reuse an instance', () => {
         (func $init (call_indirect (type $v) (i32.const 0))) (start $init) ${handler}`,
       'an imported global': `(import "env" "g" (global i32)) (memory 1) ${handler}`,
       'a mutable v128 global': `(memory 1) (global (mut v128) (v128.const i32x4 0 0 0 0)) ${handler}`,
+      'an export named like the globals the rewrite exports': `(memory 1) (global (export "aerofn:global:0") (mut i32) (i32.const 0)) ${handler}`,
     };
     for (const [what, body] of Object.entries(refused)) assert.equal(await plan(body), undefined, what);
     // A start function that only computes (AssemblyScript's sets the heap base) is fine.
