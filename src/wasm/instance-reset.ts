@@ -31,15 +31,17 @@ export const RESET_GLOBAL_PREFIX = 'aerofn:global:';
 
 interface ModuleFacts {
   importedFunctions: number;
-  /** Imports a table or a global, or exports a name under RESET_GLOBAL_PREFIX: fresh instances only. */
+  /**
+   * Fresh instances only: the module imports a table or a global, has a v128 or typed-reference
+   * global, or exports a name under RESET_GLOBAL_PREFIX.
+   */
   refused: boolean;
   memories: number;
   mutableGlobals: number[];
-  unsupportedGlobal: boolean;
   start: number | undefined;
   bodies: CodeFacts[];
   exportSection: { start: number; end: number; contentStart: number } | undefined;
-  /** Where a new export section goes when the module has none: before the first section with a higher id. */
+  /** Where a new export section goes when the module has none: before the first section that must follow it. */
   exportInsertAt: number;
 }
 
@@ -47,7 +49,7 @@ interface ModuleFacts {
 const sectionRank: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
 
 function readFacts(bytes: Uint8Array): ModuleFacts {
-  const facts: ModuleFacts = { importedFunctions: 0, refused: false, memories: 0, mutableGlobals: [], unsupportedGlobal: false, start: undefined, bodies: [], exportSection: undefined, exportInsertAt: bytes.length };
+  const facts: ModuleFacts = { importedFunctions: 0, refused: false, memories: 0, mutableGlobals: [], start: undefined, bodies: [], exportSection: undefined, exportInsertAt: bytes.length };
   const reader = new Reader(bytes, 8);
   let globalIndex = 0;
   while (reader.pos < bytes.length) {
@@ -85,7 +87,7 @@ function readFacts(bytes: Uint8Array): ModuleFacts {
         const type = r.byte();
         // v128 cannot cross into JavaScript; typed references are left to fresh instances.
         if (type === 0x7b || type === 0x63 || type === 0x64) {
-          facts.unsupportedGlobal = true;
+          facts.refused = true;
           return facts;
         }
         const mutable = r.byte() === 1;
@@ -175,7 +177,7 @@ export function planInstanceReset(bytes: Uint8Array): { readonly bytes: Uint8Arr
     if (error instanceof UnknownOpcode || error instanceof WasmFormatError) return undefined;
     throw error;
   }
-  if (facts.refused || facts.memories !== 1 || facts.unsupportedGlobal) return undefined;
+  if (facts.refused || facts.memories !== 1) return undefined;
   if (facts.bodies.some((body) => body.dropsSegments || body.writesTables)) return undefined;
   if (!startIsPure(facts)) return undefined;
   const globals = facts.mutableGlobals.map((index) => `${RESET_GLOBAL_PREFIX}${index}`);
