@@ -18,3 +18,21 @@ export function replaceKafkajsModule<T>(specifier: string, ours: (original: T) =
   cached.exports = ours(original);
   return { original, replaced: true };
 }
+
+/** What kafkajs reads of an Encoder it is handed: the bytes written so far and, through its prototype, `.buffer` and `.size()`. */
+export interface EncoderLike {
+  buf: Buffer;
+  offset: number;
+  readonly buffer: Buffer;
+  size(): number;
+}
+
+const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
+
+/** An Encoder kafkajs can use as its own, over bytes already written (`offset` of them, all by default). */
+export function encoderOf(buf: Buffer, offset = buf.length): EncoderLike {
+  const encoder = Object.create(Encoder.prototype) as EncoderLike;
+  encoder.buf = buf;
+  encoder.offset = offset;
+  return encoder;
+}

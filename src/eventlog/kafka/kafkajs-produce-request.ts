@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { replaceKafkajsModule } from './kafkajs-modules.js';
+import { encoderOf, replaceKafkajsModule, type EncoderLike } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 frames a produce request (v3, which v4–v7 wrap) in four nested Encoders — the
@@ -13,12 +13,6 @@ import { replaceKafkajsModule } from './kafkajs-modules.js';
  * frame (kafkajs-request-frame.ts) copies that once behind the header. Compressed requests go to
  * kafkajs' own code; a unit test compares both with kafkajs byte for byte.
  */
-interface EncoderLike {
-  buf: Buffer;
-  offset: number;
-  readonly buffer: Buffer;
-  size(): number;
-}
 interface ProduceMessage {
   readonly key?: unknown;
   readonly value?: unknown;
@@ -54,21 +48,12 @@ type RecordFn = (input: { offsetDelta: number; timestampDelta: number; key?: unk
 type RecordBatchFn = (input: Record<string, unknown>) => Promise<EncoderLike>;
 
 const require = createRequire(import.meta.url);
-const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
 const Long = require('kafkajs/src/utils/long.js') as { fromInt(value: number): unknown };
 const { Produce: apiKey } = require('kafkajs/src/protocol/requests/apiKeys.js') as { Produce: number };
 const { Types } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { None: number } };
 // Through the module cache, so these are kafkajs-record-encoder.ts and kafkajs-record-batch.ts.
 const recordV0 = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as RecordFn;
 const recordBatchV0 = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: RecordBatchFn };
-
-/** An Encoder kafkajs can use as its own (it reads `.buf`, `.buffer`, `.size()`). */
-export function encoderOf(buf: Buffer): EncoderLike {
-  const encoder = Object.create(Encoder.prototype) as EncoderLike;
-  encoder.buf = buf;
-  encoder.offset = buf.length;
-  return encoder;
-}
 
 /** Bytes of a Kafka STRING / NULLABLE_STRING (int16 length, UTF-8); -1 for null. */
 export const stringBytes = (value: string | null | undefined): number => 2 + (value == null ? 0 : Buffer.byteLength(value, 'utf8'));

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { replaceKafkajsModule } from './kafkajs-modules.js';
+import { encoderOf, replaceKafkajsModule, type EncoderLike } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 assembles a produce request's record batch in three nested Encoders: the records
@@ -13,11 +13,6 @@ import { replaceKafkajsModule } from './kafkajs-modules.js';
  * that are not Encoders go to kafkajs' own RecordBatch; a unit test compares the two byte for
  * byte, and the broker checks every batch's CRC and length.
  */
-interface EncoderLike {
-  buf: Buffer;
-  offset: number;
-  readonly buffer: Buffer;
-}
 interface LongLike {
   getHighBits(): number;
   getLowBits(): number;
@@ -38,7 +33,6 @@ interface RecordBatchInput {
 type RecordBatchEncoder = (input: RecordBatchInput) => Promise<EncoderLike>;
 
 const require = createRequire(import.meta.url);
-const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: unknown): LongLike; fromInt(value: number): LongLike };
 const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (bytes: Buffer) => number;
 
@@ -93,10 +87,7 @@ export async function encodeRecordBatch(input: RecordBatchInput): Promise<Encode
     at += record.offset;
   }
   buf.writeUInt32BE(crc32C(buf.subarray(PREFIX_BYTES, total)), 17);
-  const encoder = Object.create(Encoder.prototype) as EncoderLike;
-  encoder.buf = buf;
-  encoder.offset = total;
-  return encoder;
+  return encoderOf(buf);
 }
 
 const { original: kafkajsBatchModule } = replaceKafkajsModule<{ RecordBatch: RecordBatchEncoder; MAGIC_BYTE: number }>('kafkajs/src/protocol/recordBatch/v0/index.js', (original) => ({

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { replaceKafkajsModule } from './kafkajs-modules.js';
+import { encoderOf, replaceKafkajsModule, type EncoderLike } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 encodes each produced record through its general-purpose Encoder: a zero-filled
@@ -21,14 +20,8 @@ interface RecordInput {
   readonly value?: unknown;
   readonly headers?: Record<string, unknown>;
 }
-interface EncoderLike {
-  buf: Buffer;
-  offset: number;
-}
 type RecordEncoder = (input: RecordInput) => EncoderLike;
 
-const require = createRequire(import.meta.url);
-const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
 
 /** Lengths and deltas this encoder handles itself (zig-zag of them stays a positive int32). */
 const MAX_SMALL = 2 ** 28;
@@ -116,11 +109,7 @@ export function encodeRecord(input: RecordInput): EncoderLike {
     at = writeField(buf, at, name, headerLengths[2 * i] as number);
     at = writeField(buf, at, headerValue, headerLengths[2 * i + 1] as number);
   }
-  // An Encoder kafkajs can use as its own (the batch reads `.buf` and `.buffer`).
-  const encoder = Object.create(Encoder.prototype) as EncoderLike;
-  encoder.buf = buf;
-  encoder.offset = at;
-  return encoder;
+  return encoderOf(buf, at);
 }
 
 /** kafkajs' own record encoder: the fallback, and the reference the tests compare with. */

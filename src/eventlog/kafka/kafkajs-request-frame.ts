@@ -1,5 +1,5 @@
-import { encoderOf, stringBytes, writeString } from './kafkajs-produce-request.js';
-import { replaceKafkajsModule } from './kafkajs-modules.js';
+import { stringBytes, writeString } from './kafkajs-produce-request.js';
+import { encoderOf, replaceKafkajsModule } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4's protocol/request.js puts every request behind its header (api key and version,
