@@ -1,3 +1,5 @@
+import type { InstanceReset } from './instance-reset.js';
+
 /*
  * The worker's instances of one module (loaded inside the sandbox worker, see worker-source.ts).
  * Each job gets an instance in its fresh state: a used one put back into that state when the
@@ -10,11 +12,6 @@ const REUSE_MAX_BYTES = 1024 * 1024;
 const MEMORIES_PER_MODULE = 4;
 /** A worker runs one job at a time: one reset instance is all it can use. */
 const WARM_PER_MODULE = 1;
-
-interface ResetPlan {
-  /** Export names of the module's mutable globals. */
-  readonly globals: readonly string[];
-}
 
 /** A used instance and the state to put back: memory bytes and mutable globals right after instantiation. */
 interface Warm {
@@ -36,7 +33,7 @@ export class ModuleInstances {
   constructor(
     private readonly module: WebAssembly.Module,
     private readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined,
-    private readonly reset: ResetPlan | undefined,
+    private readonly reset: InstanceReset | undefined,
   ) {}
 
   /**

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { InstanceReset } from './instance-reset.js';
 
 /**
  * The shared-memory channel between the main thread and one sandbox worker.
@@ -164,8 +165,8 @@ export type ToWorkerMessage =
       readonly module: WebAssembly.Module;
       readonly maxBytes: number;
       readonly importedMemory: { readonly initialPages: number; readonly maxPages: number } | undefined;
-      /** Export names of its mutable globals when a used instance can be reset (instance-reset.ts). */
-      readonly reset: { readonly globals: readonly string[] } | undefined;
+      /** Set when a used instance can be reset instead of a new one made (instance-reset.ts). */
+      readonly reset: InstanceReset | undefined;
     }
   | { readonly type: 'forget'; readonly id: number }
   | { readonly type: 'input'; readonly index: number; readonly input: Uint8Array }
