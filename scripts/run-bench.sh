@@ -9,5 +9,5 @@ for name in "${names[@]}"; do
   echo "=== bench/$name ==="
   # bench/api drives gRPC with ghz (Go, from the Go module proxy); without Go it skips those rows.
   if [ "$name" = api ]; then bash scripts/install-ghz.sh || true; fi
-  node --import tsx --expose-gc "bench/$name/index.ts"
+  node --import tsx --import ./bench/use-compiled.mjs --expose-gc "bench/$name/index.ts"
 done

@@ -2,7 +2,7 @@
  * The embedded log's append path alone, as the invocations sink uses it: batches of 1,000 text
  * records of ~700 bytes with two headers, fsync off, 8 rounds of 100,000 records; prints wall and
  * CPU time per record per round (take the best few: the machine is shared).
- *   node --import tsx bench/pipeline/append-micro.ts
+ *   node --import tsx --import ./bench/use-compiled.mjs bench/pipeline/append-micro.ts
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

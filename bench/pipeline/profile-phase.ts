@@ -1,8 +1,8 @@
 /**
  * One throughput phase of bench/pipeline, for profiling (embedded log by default):
- *   node --cpu-prof --import tsx bench/pipeline/profile-phase.ts            (real sandbox)
- *   PROFILE_INVOKER=in-process node --cpu-prof --import tsx bench/pipeline/profile-phase.ts
- *   PROFILE_LOG=kafka node --import tsx bench/pipeline/profile-phase.ts      (Kafka at AEROFN_TEST_KAFKA_BROKERS)
+ *   node --cpu-prof --import tsx --import ./bench/use-compiled.mjs bench/pipeline/profile-phase.ts            (real sandbox)
+ *   PROFILE_INVOKER=in-process node --cpu-prof --import tsx --import ./bench/use-compiled.mjs bench/pipeline/profile-phase.ts
+ *   PROFILE_LOG=kafka node --import tsx --import ./bench/use-compiled.mjs bench/pipeline/profile-phase.ts      (Kafka at AEROFN_TEST_KAFKA_BROKERS)
  *   PROFILE_FSYNC=0 …                                                         (embedded log without fsync)
  *   PROFILE_CPU=main.cpuprofile …      (the main thread's CPU profile of the phase alone, without set-up)
  *   PROFILE_WORKERS=1 …                (sandbox workers; default: the config's)
