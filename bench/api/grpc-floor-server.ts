@@ -5,7 +5,7 @@
  * path that src/api/grpc puts on its server (fast-unary.ts), so the two rows show what that saves.
  * Prints its port on stdout; SIGTERM stops it.
  *
- *   node --import tsx bench/api/grpc-floor-server.ts [--fast]
+ *   node --import tsx --import ./bench/use-compiled.mjs bench/api/grpc-floor-server.ts [--fast]
  */
 import * as grpc from '@grpc/grpc-js';
 import { FunctionsService, InvokeRequest, type InvokeResponse } from '../../src/gen/aerodb/functions/v1/functions.js';

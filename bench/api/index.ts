@@ -52,7 +52,8 @@ const payload = JSON.stringify({ message: 'hello', n: 42 });
 const serverNodeFlags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; http: string; grpc: string }> {
-  const child = spawn(process.execPath, [...serverNodeFlags, '--import', 'tsx', '--input-type=module', '-e', "const { serve } = await import('./src/main.ts'); await serve();"], {
+  // The compiled server, as `aerofn serve` runs it (scripts/run-bench.sh checked dist/ is fresh).
+  const child = spawn(process.execPath, [...serverNodeFlags, '--input-type=module', '-e', "const { serve } = await import('./dist/main.js'); await serve();"], {
     cwd: repo,
     env: { PATH: process.env['PATH'], NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -73,7 +74,7 @@ async function startServer(env: Record<string, string>): Promise<{ child: ChildP
 
 /** bench/api/grpc-floor-server.ts in a child process, as the AeroDB server runs (same node flags). */
 async function startFloorServer(fast: boolean): Promise<{ child: ChildProcess; target: string }> {
-  const child = spawn(process.execPath, [...serverNodeFlags, '--import', 'tsx', 'bench/api/grpc-floor-server.ts', ...(fast ? ['--fast'] : [])], {
+  const child = spawn(process.execPath, [...serverNodeFlags, '--import', 'tsx', '--import', './bench/use-compiled.mjs', 'bench/api/grpc-floor-server.ts', ...(fast ? ['--fast'] : [])], {
     cwd: repo,
     env: { PATH: process.env['PATH'], NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
