@@ -18,7 +18,7 @@ interface Warm {
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory;
   /** The memory's size right after instantiation; a job that grew it drops the instance. */
-  readonly bytes: number;
+  readonly byteLength: number;
   /** Its bytes then: zero except these runs (a reset zeroes the memory and writes them back). */
   readonly nonZero: readonly NonZeroRun[];
   readonly globals: readonly WebAssembly.Global[];
@@ -93,8 +93,7 @@ export class ModuleInstances {
     const instance = new WebAssembly.Instance(this.module, imports);
     if (this.reset !== undefined && memory.buffer.byteLength <= REUSE_MAX_BYTES) {
       const globals = this.reset.globals.map((name) => instance.exports[name] as WebAssembly.Global);
-      const bytes = memory.buffer.byteLength;
-      this.inUse = { memory, warm: { instance, memory, bytes, nonZero: nonZeroRuns(new Uint8Array(memory.buffer)), globals, values: globals.map((global) => global.value as unknown) } };
+      this.inUse = { memory, warm: { instance, memory, byteLength: memory.buffer.byteLength, nonZero: nonZeroRuns(new Uint8Array(memory.buffer)), globals, values: globals.map((global) => global.value as unknown) } };
     }
     return instance;
   }
@@ -111,7 +110,7 @@ export class ModuleInstances {
     const { memory, warm } = used;
     const size = memory.buffer.byteLength;
     if (warm !== undefined) {
-      if (!clean || size !== warm.bytes || this.warm.length >= WARM_PER_MODULE) return;
+      if (!clean || size !== warm.byteLength || this.warm.length >= WARM_PER_MODULE) return;
       const view = new Uint8Array(memory.buffer);
       view.fill(0);
       for (const run of warm.nonZero) view.set(run.bytes, run.at);
