@@ -173,8 +173,9 @@ async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoke
   await log.ensureTopic({ name: changes, partitions });
   await fill(log, changes, total);
   const pipeline = createPipeline({
-    log, invoker, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench', flushIntervalMs: 5,
-    config: { ...loadConfig({}).pipeline, groupId: group, concurrency: 64, highWatermark: 20_000, lowWatermark: 5000 },
+    log, invoker, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench',
+    // The product's defaults (concurrency, watermarks, linger), as `aerofn serve` runs.
+    config: { ...loadConfig({}).pipeline, groupId: group },
   });
   // Like the passthrough's output topic, the pipeline's are there before the clock starts: this
   // measures processing, not topic creation (start() still checks them).

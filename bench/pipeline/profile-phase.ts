@@ -75,8 +75,9 @@ const changes = `${prefix}aerodb.changes`;
 await log.ensureTopic({ name: changes, partitions: 3 });
 for (let i = 0; i < total; i += 5000) await log.append(changes, Array.from({ length: Math.min(5000, total - i) }, (_, j) => event(i + j)));
 const pipeline = createPipeline({
-  log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench', flushIntervalMs: 5,
-  config: { ...loadConfig({}).pipeline, groupId: group, concurrency: Number(process.env['PROFILE_CONCURRENCY'] ?? 64), highWatermark: Number(process.env['PROFILE_HIGH_WATERMARK'] ?? 20_000), lowWatermark: Number(process.env['PROFILE_LOW_WATERMARK'] ?? 5000) },
+  log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench',
+  // The product's defaults (AEROFN_PIPELINE_*), as `aerofn serve` runs; each can be set here too.
+  config: { ...loadConfig(process.env).pipeline, groupId: group },
 });
 // Started before the clock, as in bench/pipeline: the phase is processing, not joining the group.
 await pipeline.start();

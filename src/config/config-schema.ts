@@ -50,6 +50,8 @@ export interface AeroConfig {
     readonly concurrency: number;
     readonly highWatermark: number;
     readonly lowWatermark: number;
+    /** Kafka's linger.ms for the pipeline's outputs; no linger while the source is paused by backpressure. */
+    readonly lingerMs: number;
     readonly maxTriggerDepth: number;
     /** AEROFN_INSTANCE_ID: stable across restarts so exactly_once fences a crashed predecessor (loadConfig always sets it). */
     readonly instanceId?: string;

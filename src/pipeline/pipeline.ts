@@ -43,7 +43,6 @@ export interface PipelineOptions {
    * transaction of the one that crashed instead of leaving it to time out.
    */
   readonly instanceId?: string;
-  readonly flushIntervalMs?: number;
   readonly maxBatch?: number;
   readonly metricsIntervalMs?: number;
   readonly drainTimeoutMs?: number;
@@ -88,7 +87,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const { log, config, logger } = options;
   const prefix = options.topicPrefix ?? '';
   const instanceId = options.instanceId ?? config.instanceId ?? randomUUID();
-  const flushIntervalMs = options.flushIntervalMs ?? 20;
   const maxBatch = options.maxBatch ?? 2000;
   const metricsIntervalMs = options.metricsIntervalMs ?? 5000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
@@ -208,7 +206,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         // records (abandoned) follow the finished ones into the last flush.
         (completions) => concat(completions.pipe(takeUntil(giveUp)), defer(() => (givingUp ? inFlight.abandon(abandonWith(drainTimeoutMs)) : []))),
         (completions) => merge(completions, interval(Math.max(100, metricsIntervalMs)).pipe(map(() => 'tick' as const), takeUntil(intakeDone))),
-        flushBatches((batch) => flush(batch), { lingerMs: flushIntervalMs, maxBatch }),
+        flushBatches((batch) => flush(batch), { lingerMs: config.lingerMs, maxBatch, hurry: paused }),
       )
       .subscribe({
         error: (error: unknown) => {

@@ -32,11 +32,10 @@ const pipeline = createPipeline({
   log,
   invoker,
   functions: functions.list(),
-  config: { ...base, mode: (process.env['EOS_MODE'] ?? 'exactly_once') as 'exactly_once', groupId: env('EOS_GROUP'), concurrency: 16 },
+  config: { ...base, mode: (process.env['EOS_MODE'] ?? 'exactly_once') as 'exactly_once', groupId: env('EOS_GROUP'), concurrency: 16, lingerMs: 50 },
   topicPrefix: env('EOS_PREFIX'),
   logger: silentLogger(),
   instanceId: 'crash-test',
-  flushIntervalMs: 50,
 });
 await pipeline.start();
 process.stdout.write('ready\n');

@@ -48,7 +48,7 @@ describe('audit: backpressure hysteresis', () => {
     });
     const invoker = scriptedInvoker({ slow: async () => (await sleep(3), { output: 'null' }) });
     const functions = [functionDef('slow', [{ type: 'database', table: 's', operations: ['INSERT'] }])];
-    const pipeline = createPipeline({ log: observed, invoker, functions, config: pipelineConfig({ concurrency: 1, highWatermark: high, lowWatermark: low, groupId: `${prefix}g` }), topicPrefix: prefix, logger: silentLogger(), metricsIntervalMs: 0, maxBlockMs: 60_000, flushIntervalMs: 0, maxBatch: 1 });
+    const pipeline = createPipeline({ log: observed, invoker, functions, config: pipelineConfig({ concurrency: 1, highWatermark: high, lowWatermark: low, groupId: `${prefix}g`, lingerMs: 0 }), topicPrefix: prefix, logger: silentLogger(), metricsIntervalMs: 0, maxBlockMs: 60_000, maxBatch: 1 });
     await pipeline.start();
     await log.append(changes, Array.from({ length: 120 }, (_, i) => ({ key: `s:${i}`, value: JSON.stringify({ table: 's', op: 'INSERT', row: { id: i } }) })));
     await waitFor(async () => (await log.committedOffsets(`${prefix}g`, changes)).get(0) === 120, 30_000, 'all committed');

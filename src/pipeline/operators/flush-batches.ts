@@ -4,6 +4,12 @@ export interface FlushBatchesOptions {
   /** How long the first item of a batch may wait for company (Kafka producer's linger.ms). */
   readonly lingerMs: number;
   readonly maxBatch: number;
+  /**
+   * While the latest value is true, nothing lingers: what is pending is flushed at once. The
+   * pipeline passes "the source is paused by backpressure": then no company is coming, since the
+   * source waits for exactly these items to be written.
+   */
+  readonly hurry?: Observable<boolean>;
 }
 
 /**
@@ -22,6 +28,7 @@ export function flushBatches<T>(flush: (batch: T[]) => Promise<void>, options: F
       let timer: ReturnType<typeof setTimeout> | undefined;
       let sourceDone = false;
       let closed = false;
+      let hurrying = false;
 
       const schedule = (): void => {
         if (flushing || timer !== undefined || closed) return;
@@ -29,8 +36,18 @@ export function flushBatches<T>(flush: (batch: T[]) => Promise<void>, options: F
           if (sourceDone) subscriber.complete();
           return;
         }
-        const delay = pending.length >= options.maxBatch || sourceDone ? 0 : options.lingerMs;
+        const delay = pending.length >= options.maxBatch || sourceDone || hurrying ? 0 : options.lingerMs;
         timer = setTimeout(run, delay);
+      };
+
+      // No more company is coming (the source completed, or it waits for these very items):
+      // a lingering batch goes now.
+      const cutLinger = (): void => {
+        if (timer !== undefined) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
+        schedule();
       };
 
       const run = (): void => {
@@ -62,12 +79,17 @@ export function flushBatches<T>(flush: (batch: T[]) => Promise<void>, options: F
         error: (error: unknown) => subscriber.error(error),
         complete: () => {
           sourceDone = true;
-          schedule();
+          cutLinger();
         },
+      });
+      const hurrySubscription = options.hurry?.subscribe((value) => {
+        hurrying = value;
+        if (hurrying) cutLinger();
       });
       return () => {
         closed = true;
         if (timer !== undefined) clearTimeout(timer);
+        hurrySubscription?.unsubscribe();
         subscription.unsubscribe();
       };
     });

@@ -139,6 +139,24 @@ describe('createPipeline on the embedded log', () => {
     assert.equal(invoker.calls.length, 200);
   });
 
+  it('does not wait out the linger while the source is paused for backpressure', async () => {
+    // The source waits for exactly the results that linger: with a minute of linger and no hurry
+    // each pause would last a minute, and the 200 events would not finish within the test's bound.
+    const prefix = uniquePrefix();
+    const changes = `${prefix}aerodb.changes`;
+    const invoker = scriptedInvoker({ quick: () => ({ output: 'null' }) });
+    const functions = [functionDef('quick', [{ type: 'database', table: 'q', operations: ['INSERT'] }])];
+    const pipeline = createPipeline({ log, invoker, functions, config: pipelineConfig({ concurrency: 4, highWatermark: 20, lowWatermark: 5, lingerMs: 60_000 }), topicPrefix: prefix, logger: silentLogger() });
+    await pipeline.start();
+    await log.append(changes, Array.from({ length: 200 }, (_, i) => change('q', i)));
+    // The last results (fewer than the high watermark) linger: nothing pauses the source then.
+    const committed = async (): Promise<number> => (await log.committedOffsets('aerofn-pipeline', changes)).get(0) ?? 0;
+    await waitFor(async () => (await committed()) >= 200 - 20, 10_000, 'all but the last high watermark committed');
+    await pipeline.stop();
+    assert.equal(await committed(), 200, 'stopping flushed the lingering rest');
+    assert.equal((await readValues<{ id: string }>(log, pipeline.topics.invocations)).length, 200);
+  });
+
   it('bounds how long a source batch waits for backpressure (maxBlockMs) so a Kafka member keeps its heartbeat', async () => {
     const prefix = uniquePrefix();
     const changes = `${prefix}aerodb.changes`;
