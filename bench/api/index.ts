@@ -14,6 +14,7 @@
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_GRPC_CHANNELS=1 BENCH_GHZ_CONNECTIONS=4 BENCH_GHZ_RPS=0
  *   BENCH_GHZ_WARMUP_SECONDS=5 change the run;
  *   BENCH_ROWS=ghz (comma list of rest, ghz, ghz-jwt, grpc-js, floor, floor-fast, in-process) runs only those rows, e.g. to profile.
+ *   BENCH_LOG_FSYNC=false runs the server without the embedded log's fsync (the default, as shipped, is on).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -101,7 +102,7 @@ const env = {
   AEROFN_GRPC_PORT: '0',
   AEROFN_JWT_SECRET: secret,
   AEROFN_LOG_LEVEL: 'warn',
-  AEROFN_LOG_FSYNC: 'false',
+  AEROFN_LOG_FSYNC: process.env['BENCH_LOG_FSYNC'] ?? 'true',
 };
 const results: Result[] = [];
 // The machine is shared: its load average at the start and end says how far to trust req/s.
