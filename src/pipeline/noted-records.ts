@@ -8,19 +8,36 @@ import type { Logger } from '../observability/index.js';
  * not per record). Records are written in the order they were added. A failed append is logged
  * with the invocation ids it carried; the records are not retried (the invocation already
  * answered its caller, and the topic is an audit trail, not the source of truth).
+ *
+ * While the log does not take appends (a broker outage: each failing append takes the client's
+ * retries, seconds), the API keeps answering and records pile up here. Past `maxPending` new
+ * ones are dropped and counted, with a warning at most every WARN_EVERY_MS, so an outage costs
+ * part of the audit trail instead of the whole process running out of memory.
  */
+const WARN_EVERY_MS = 10_000;
+
 export class NotedRecords {
   private pending: AppendRecord[] = [];
   private writing: Promise<void> | null = null;
+  /** Records dropped because `maxPending` were waiting (since the start). */
+  dropped = 0;
+  private droppedAtWarning = 0;
+  private warnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly log: Pick<EventLog, 'append'>,
     private readonly topic: string,
     private readonly logger: Logger,
     private readonly maxBatch = 1000,
+    private readonly maxPending = 100_000,
   ) {}
 
   add(record: AppendRecord): void {
+    if (this.pending.length >= this.maxPending) {
+      this.dropped++;
+      this.warnDropped();
+      return;
+    }
     this.pending.push(record);
     // Start on the next turn of the event loop: the invocations that finish in this one share it.
     if (this.writing === null) this.writing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeAll());
@@ -43,5 +60,16 @@ export class NotedRecords {
       }
     }
     this.writing = null;
+  }
+
+  private warnDropped(): void {
+    const now = Date.now();
+    if (now - this.warnedAt < WARN_EVERY_MS) return;
+    this.warnedAt = now;
+    this.logger.warn(
+      { topic: this.topic, droppedSinceLastWarning: this.dropped - this.droppedAtWarning, droppedTotal: this.dropped, waiting: this.pending.length },
+      'invocation records are being dropped: the invocations topic has not taken appends fast enough and the records waiting for it reached the cap; check the event log (broker reachable, disk not full)',
+    );
+    this.droppedAtWarning = this.dropped;
   }
 }

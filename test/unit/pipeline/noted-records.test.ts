@@ -75,4 +75,39 @@ describe('NotedRecords', () => {
     assert.deepEqual((warnings[0] as { invocationIds: string[] }).invocationIds, ['id-1']);
     assert.deepEqual(await values(topic), [2]);
   });
+
+  it('drops records past maxPending while the log does not take them, with one warning per interval', async () => {
+    const topic = `noted-${process.pid}-${Date.now()}-d`;
+    await log.ensureTopic({ name: topic });
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    // The first append hangs (a broker that does not answer) until released.
+    let first = true;
+    const slow: Pick<EventLog, 'append'> = {
+      append: async (t, records) => {
+        if (first) {
+          first = false;
+          await stalled;
+        }
+        return log.append(t, records);
+      },
+    };
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = silentLogger();
+    logger.warn = ((payload: Record<string, unknown>) => void warnings.push(payload)) as typeof logger.warn;
+    const noted = new NotedRecords(slow, topic, logger, 1000, 5);
+    for (let n = 0; n < 5; n++) noted.add(record(n));
+    await new Promise((resolve) => setImmediate(resolve)); // the first append (0-4) hangs now
+    for (let n = 5; n < 17; n++) noted.add(record(n));
+    assert.equal(noted.dropped, 7, 'five wait, the rest are dropped');
+    assert.equal(warnings.length, 1, 'one warning for the burst');
+    assert.equal(warnings[0]?.['droppedTotal'], 1, 'the warning comes with the first drop');
+    release();
+    await noted.drain();
+    assert.deepEqual(await values(topic), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'what was taken is appended, in order');
+    for (let n = 17; n < 20; n++) noted.add(record(n));
+    await noted.drain();
+    assert.equal(noted.dropped, 7, 'below the cap nothing is dropped');
+    assert.equal(warnings.length, 1);
+  });
 });
