@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import '../../../src/eventlog/index.js';
-import { crc32c } from '../../../src/eventlog/kafka/kafkajs-crc32c.js';
+import { crc32c, crc32cIsNative, crc32cPortable } from '../../../src/eventlog/kafka/kafkajs-crc32c.js';
 
 /** The CRC bit by bit, straight from the definition (reflected Castagnoli polynomial). */
 function reference(bytes: Uint8Array): number {
@@ -16,17 +16,25 @@ function reference(bytes: Uint8Array): number {
 }
 
 describe('CRC-32C for kafkajs record batches', () => {
-  it('gives the standard check value and matches the bitwise definition at every length and offset', () => {
-    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
-    assert.equal(crc32c(new Uint8Array(0)), 0);
-    const data = randomBytes(4096);
-    for (let length = 0; length < 70; length++) {
-      for (const offset of [0, 1, 3, 7]) {
-        const slice = data.subarray(offset, offset + length);
-        assert.equal(crc32c(slice), reference(slice), `length ${length}, offset ${offset}`);
+  for (const [name, crc] of [['native (@node-rs/crc32)', crc32c], ['portable (slicing-by-8)', crc32cPortable]] as const) {
+    it(`${name}: the standard check value, and the bitwise definition at every length and offset`, () => {
+      assert.equal(crc(Buffer.from('123456789')), 0xe3069283);
+      assert.equal(crc(new Uint8Array(0)), 0);
+      const data = randomBytes(4096);
+      for (let length = 0; length < 70; length++) {
+        for (const offset of [0, 1, 3, 7]) {
+          const slice = data.subarray(offset, offset + length);
+          assert.equal(crc(slice), reference(slice), `length ${length}, offset ${offset}`);
+        }
       }
-    }
-    assert.equal(crc32c(data), reference(data));
+      assert.equal(crc(data), reference(data));
+    });
+  }
+
+  it('uses the native CRC where @node-rs/crc32 has a prebuilt binary (here: linux-x64 with glibc)', () => {
+    const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime !== undefined;
+    const prebuilt = process.platform === 'linux' && process.arch === 'x64' && glibc;
+    assert.equal(crc32cIsNative, prebuilt, prebuilt ? 'package-lock.json should carry @node-rs/crc32-linux-x64-gnu' : 'no binary expected: the portable CRC');
   });
 
   it('is the checksum kafkajs uses once src/eventlog is loaded', () => {
