@@ -6,11 +6,11 @@
 // the high watermark would show up as an advance of 1 or 2.)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EventLog, Subscription } from '../../src/eventlog/index.js';
+import type { EventLog } from '../../src/eventlog/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { createPipeline } from '../../src/pipeline/index.js';
 import { functionDef } from './pipeline/helpers.js';
-import { openTempLog, pipelineConfig, scriptedInvoker, sleep, waitFor } from './pipeline/harness.js';
+import { observeSubscriptions, openTempLog, pipelineConfig, scriptedInvoker, sleep, waitFor } from './pipeline/harness.js';
 
 let log: EventLog;
 let cleanup: () => Promise<void>;
@@ -25,24 +25,13 @@ describe('audit: backpressure hysteresis', () => {
     const low = 5;
     let committedOffset = 0;
     const events: Array<{ what: 'pause' | 'resume'; committed: number }> = [];
-    // The same log, but the subscription reports its pause() and resume() calls.
-    const observed = new Proxy(log, {
+    // The same log, but the subscription reports its pause() and resume() calls, with the commit point then.
+    const observed = new Proxy(observeSubscriptions(log, (what) => events.push({ what, committed: committedOffset })), {
       get(target, property, receiver) {
-        if (property === 'commitOffsets') {
-          return async (...args: Parameters<EventLog['commitOffsets']>): Promise<void> => {
-            await target.commitOffsets(...args);
-            for (const o of args[1]) if (o.topic === changes) committedOffset = Math.max(committedOffset, o.offset);
-          };
-        }
-        if (property !== 'subscribe') return Reflect.get(target, property, receiver) as unknown;
-        return async (...args: Parameters<EventLog['subscribe']>): Promise<Subscription> => {
-          const subscription = await target.subscribe(...args);
-          return {
-            pause: () => (events.push({ what: 'pause', committed: committedOffset }), subscription.pause()),
-            resume: () => (events.push({ what: 'resume', committed: committedOffset }), subscription.resume()),
-            assignments: () => subscription.assignments(),
-            close: () => subscription.close(),
-          };
+        if (property !== 'commitOffsets') return Reflect.get(target, property, receiver) as unknown;
+        return async (...args: Parameters<EventLog['commitOffsets']>): Promise<void> => {
+          await target.commitOffsets(...args);
+          for (const o of args[1]) if (o.topic === changes) committedOffset = Math.max(committedOffset, o.offset);
         };
       },
     });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openEmbeddedEventLog, type EventLog } from '../../../src/eventlog/index.js';
+import { openEmbeddedEventLog, type EventLog, type Subscription } from '../../../src/eventlog/index.js';
 import type { AeroConfig } from '../../../src/config/index.js';
 import type { InvocationRecord, InvokeRequest, Invoker } from '../../../src/invoker/index.js';
 import { errorTable, type FunctionErrorKind } from '../../../src/errors/index.js';
@@ -32,6 +32,24 @@ export function pipelineConfig(overrides: Partial<AeroConfig['pipeline']> = {}):
     maxTriggerDepth: 8,
     ...overrides,
   };
+}
+
+/** The same log, but every subscription reports its pause() and resume() calls to `onCall` first. */
+export function observeSubscriptions(log: EventLog, onCall: (what: 'pause' | 'resume') => void): EventLog {
+  return new Proxy(log, {
+    get(target, property, receiver) {
+      if (property !== 'subscribe') return Reflect.get(target, property, receiver) as unknown;
+      return async (...args: Parameters<EventLog['subscribe']>): Promise<Subscription> => {
+        const subscription = await target.subscribe(...args);
+        return {
+          pause: () => (onCall('pause'), subscription.pause()),
+          resume: () => (onCall('resume'), subscription.resume()),
+          assignments: () => subscription.assignments(),
+          close: () => subscription.close(),
+        };
+      };
+    },
+  });
 }
 
 export async function readValues<T>(log: EventLog, topic: string): Promise<T[]> {
