@@ -8,6 +8,7 @@ import {
   createFunctionsFacade,
   createGrpcServer,
   createInvocationMetrics,
+  registerDroppedRecordsMetric,
   createRestServer,
   createServiceSlot,
   type GrpcServer,
@@ -151,6 +152,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       });
       await pipeline.start();
       const started = pipeline;
+      registerDroppedRecordsMetric(() => started.droppedNotedRecords());
       closer.add('pipeline', () => started.stop());
       // Row changes captured in the database reach the change topic through the outbox relay.
       const changeTopic = config.pipeline.changeTopics.find((topic) => !topic.startsWith('/'));

@@ -58,3 +58,28 @@ export function createInvocationMetrics(registry: Registry = defaultRegistry): I
     },
   };
 }
+
+const droppedSources = new WeakMap<Registry, { read: () => number; seen: number }>();
+
+/**
+ * `aerofn_invocation_records_dropped_total`: invocation records (REST, gRPC, schedule) dropped
+ * because too many waited for a log that did not take them (the pipeline's NotedRecords cap).
+ * Read from `dropped` at each scrape; a second server in the same process takes over the count,
+ * which never goes down.
+ */
+export function registerDroppedRecordsMetric(dropped: () => number, registry: Registry = defaultRegistry): void {
+  droppedSources.set(registry, { read: dropped, seen: dropped() });
+  if (existing<Counter>(registry, 'aerofn_invocation_records_dropped_total') !== undefined) return;
+  new Counter({
+    name: 'aerofn_invocation_records_dropped_total',
+    help: 'Invocation records dropped before the invocations topic took them (too many waiting: the log is down or slow)',
+    registers: [registry],
+    collect() {
+      const source = droppedSources.get(registry);
+      if (source === undefined) return;
+      const now = source.read();
+      if (now > source.seen) this.inc(now - source.seen);
+      source.seen = now;
+    },
+  });
+}

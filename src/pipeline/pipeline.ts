@@ -74,6 +74,8 @@ export interface Pipeline {
   noteInvocation(record: InvocationRecord): void;
   /** Resolves when every noted record is appended (noteInvocation still works after stop()). */
   flushNoted(): Promise<void>;
+  /** Noted records dropped since the start because too many waited for the log (NotedRecords). */
+  droppedNotedRecords(): number;
   readonly state: PipelineState;
   /** Resolves when the pipeline fails (exactly_once transaction failure); it stops consuming then. */
   readonly failed: Promise<Error>;
@@ -325,6 +327,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     describeText: () => renderTopology(nodes),
     recentInvocations: (functionName, limit) => recent.list(functionName, limit),
     flushNoted: () => noted.drain(),
+    droppedNotedRecords: () => noted.dropped,
     noteInvocation(record) {
       if (record.trigger === 'database' && record.source !== null) return;
       recent.add(record);

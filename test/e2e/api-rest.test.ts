@@ -182,6 +182,7 @@ describe('REST /functions/v1 end to end (real registry, invoker and sandbox)', (
     assert.match(metrics.text, /aerofn_invocations_total\{function="spin",trigger="http",outcome="Timeout"\} 1/);
     assert.match(metrics.text, /aerofn_invocation_duration_seconds_bucket\{/);
     assert.match(metrics.text, /process_cpu_seconds_total/);
+    assert.match(metrics.text, /\naerofn_invocation_records_dropped_total 0\n/, 'no invocation record was dropped');
     const topology = await request(h, 'GET', '/topology.json');
     assert.equal(topology.status, 200);
     const nodes = (topology.body as { nodes: Array<{ name: string; type: string }> }).nodes;
