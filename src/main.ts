@@ -8,9 +8,9 @@ import {
   createFunctionsFacade,
   createGrpcServer,
   createInvocationMetrics,
-  registerDroppedRecordsMetric,
   createRestServer,
   createServiceSlot,
+  registerDroppedRecordsMetric,
   type GrpcServer,
 } from './api/index.js';
 import { createJwtVerifier } from './auth/index.js';

@@ -19,8 +19,7 @@ const WARN_EVERY_MS = 10_000;
 export class NotedRecords {
   private pending: AppendRecord[] = [];
   private writing: Promise<void> | null = null;
-  /** Records dropped because `maxPending` were waiting (since the start). */
-  dropped = 0;
+  private droppedCount = 0;
   private droppedAtWarning = 0;
   private warnedAt = Number.NEGATIVE_INFINITY;
 
@@ -32,9 +31,14 @@ export class NotedRecords {
     private readonly maxPending = 100_000,
   ) {}
 
+  /** Records dropped because `maxPending` were waiting (since the start). */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
   add(record: AppendRecord): void {
     if (this.pending.length >= this.maxPending) {
-      this.dropped++;
+      this.droppedCount++;
       this.warnDropped();
       return;
     }
@@ -67,9 +71,9 @@ export class NotedRecords {
     if (now - this.warnedAt < WARN_EVERY_MS) return;
     this.warnedAt = now;
     this.logger.warn(
-      { topic: this.topic, droppedSinceLastWarning: this.dropped - this.droppedAtWarning, droppedTotal: this.dropped, waiting: this.pending.length },
+      { topic: this.topic, droppedSinceLastWarning: this.droppedCount - this.droppedAtWarning, droppedTotal: this.droppedCount, waiting: this.pending.length },
       'invocation records are being dropped: the invocations topic has not taken appends fast enough and the records waiting for it reached the cap; check the event log (broker reachable, disk not full)',
     );
-    this.droppedAtWarning = this.dropped;
+    this.droppedAtWarning = this.droppedCount;
   }
 }
