@@ -7,6 +7,7 @@
  *   PROFILE_CPU=main.cpuprofile …      (the main thread's CPU profile of the phase alone, without set-up)
  *   PROFILE_WORKERS=1 …                (sandbox workers; default: the config's)
  *   PROFILE_MARK=/tmp/mark …           (writes the file when the phase starts: attach `perf record -p` then)
+ *   AEROFN_PIPELINE_HIGH_WATERMARK=20000 … (any AEROFN_PIPELINE_* setting; default: the product's defaults)
  * It prints events/s and the CPU per event of the process, of the main thread alone and of every
  * other thread (sandbox workers, V8's GC and compiler helpers, libuv's pool): on a shared machine
  * the CPU per event moves much less with the load than events/s.
