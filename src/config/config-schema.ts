@@ -50,6 +50,8 @@ export interface AeroConfig {
     readonly concurrency: number;
     readonly highWatermark: number;
     readonly lowWatermark: number;
+    /** The source also pauses when the events in flight hold this many bytes (keys and values), and resumes below half. */
+    readonly highWatermarkBytes: number;
     /** Kafka's linger.ms for the pipeline's outputs; no linger while the source is paused by backpressure. */
     readonly lingerMs: number;
     readonly maxTriggerDepth: number;

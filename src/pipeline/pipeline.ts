@@ -162,8 +162,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     logger.debug({ triggers: index.size, tables: index.tables() }, 'trigger index rebuilt');
   };
 
+  // Records count, and so do their bytes: 5,000 small change events are a few MB, 5,000 rows of
+  // 100 KB half a GB. The source resumes once both are low again.
+  const lowWatermarkBytes = Math.floor(config.highWatermarkBytes / 2);
+  const aboveHighWatermark = (): boolean => watermarks.inFlight() >= config.highWatermark || watermarks.inFlightBytes() >= config.highWatermarkBytes;
   const releaseIfBelowLow = (): void => {
-    if (paused.value && watermarks.inFlight() <= config.lowWatermark) {
+    if (paused.value && watermarks.inFlight() <= config.lowWatermark && watermarks.inFlightBytes() <= lowWatermarkBytes) {
       subscription?.resume();
       paused.next(false);
     }
@@ -264,7 +268,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             // below the low watermark. The wait is bounded: a Kafka member that does not return
             // from eachBatch misses heartbeats and is dropped from the group, so past
             // maxBlockMs the rest of the batch is taken in and the paused fetch holds the line.
-            if (state === 'running' && watermarks.inFlight() >= config.highWatermark) {
+            if (state === 'running' && aboveHighWatermark()) {
               if (!paused.value) {
                 paused.next(true);
                 subscription?.pause();
@@ -277,7 +281,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             stats.source.in += 1;
             // The source's latency is the age of a record when it is taken in (append → intake).
             if (stats.source.sample()) stats.source.observe(Math.max(0, Date.now() - record.timestamp));
-            watermarks.track(record.topic, record.partition, record.offset);
+            watermarks.track(record.topic, record.partition, record.offset, (record.key?.length ?? 0) + (record.value?.length ?? 0));
             intake.next(record);
             stats.source.out += 1;
             stats.source.inFlight = watermarks.inFlight();

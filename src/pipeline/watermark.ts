@@ -11,7 +11,11 @@ interface PartitionState {
    */
   offsets: number[];
   done: boolean[];
+  /** Each record's size in bytes (key and value), beside `offsets`. */
+  sizes: number[];
   head: number;
+  /** The sizes from `head` on: what `inFlightBytes` counts for this partition. */
+  bytes: number;
   /** Whether `offsets` is increasing (records arrive in offset order): lookups can then jump. */
   ordered: boolean;
   /** Next offset to commit (Kafka convention), -1 until something is done. */
@@ -35,7 +39,7 @@ export class CommitWatermarks {
     const key = partitionKey(topic, partition);
     let state = this.partitions.get(key);
     if (state === undefined) {
-      state = { topic, partition, offsets: [], done: [], head: 0, ordered: true, frontier: -1, committed: -1 };
+      state = { topic, partition, offsets: [], done: [], sizes: [], head: 0, bytes: 0, ordered: true, frontier: -1, committed: -1 };
       this.partitions.set(key, state);
     }
     this.last = state;
@@ -66,8 +70,11 @@ export class CommitWatermarks {
     return -1;
   }
 
-  /** A record entered the pipeline; its offset now holds the watermark back until completed. */
-  track(topic: string, partition: number, offset: number): void {
+  /**
+   * A record entered the pipeline; its offset now holds the watermark back until completed, and
+   * its `bytes` count in `inFlightBytes` until then.
+   */
+  track(topic: string, partition: number, offset: number, bytes = 0): void {
     const state = this.state(topic, partition);
     const { offsets } = state;
     const newest = offsets.length > state.head ? (offsets[offsets.length - 1] as number) : -Infinity;
@@ -77,6 +84,8 @@ export class CommitWatermarks {
     }
     offsets.push(offset);
     state.done.push(false);
+    state.sizes.push(bytes);
+    state.bytes += bytes;
   }
 
   /** Everything a record caused is recorded. */
@@ -85,21 +94,25 @@ export class CommitWatermarks {
     const index = this.indexOf(state, offset);
     if (index < 0 || state.done[index] === true) return;
     state.done[index] = true;
-    const { offsets, done } = state;
+    const { offsets, done, sizes } = state;
     while (state.head < offsets.length && done[state.head] === true) {
       state.frontier = (offsets[state.head] as number) + 1;
+      state.bytes -= sizes[state.head] as number;
       state.head += 1;
     }
     // Drop the consumed prefix now and then so the arrays do not grow without bound.
     if (state.head > 1024 && state.head * 2 > offsets.length) {
       state.offsets = offsets.slice(state.head);
       state.done = done.slice(state.head);
+      state.sizes = sizes.slice(state.head);
       state.head = 0;
       if (!state.ordered) state.ordered = isIncreasing(state.offsets);
     } else if (state.head === offsets.length && state.head > 0) {
       state.offsets = [];
       state.done = [];
+      state.sizes = [];
       state.head = 0;
+      state.bytes = 0;
       state.ordered = true;
     }
   }
@@ -130,6 +143,13 @@ export class CommitWatermarks {
     let count = 0;
     for (const state of this.partitions.values()) count += state.offsets.length - state.head;
     return count;
+  }
+
+  /** The bytes of the records `inFlight` counts. */
+  inFlightBytes(): number {
+    let bytes = 0;
+    for (const state of this.partitions.values()) bytes += state.bytes;
+    return bytes;
   }
 
   /** A partition was revoked: forget it (its uncommitted work will be redelivered elsewhere). */

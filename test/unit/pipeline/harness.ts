@@ -28,6 +28,7 @@ export function pipelineConfig(overrides: Partial<AeroConfig['pipeline']> = {}):
     concurrency: 8,
     highWatermark: 1000,
     lowWatermark: 250,
+    highWatermarkBytes: 64 * 1024 * 1024,
     lingerMs: 5,
     maxTriggerDepth: 8,
     ...overrides,

@@ -142,6 +142,31 @@ describe('createPipeline on the embedded log', () => {
     assert.equal(invoker.calls.length, 200);
   });
 
+  it('pauses the source when the events in flight hold more bytes than the byte watermark, however few they are', async () => {
+    const prefix = uniquePrefix();
+    const changes = `${prefix}aerodb.changes`;
+    const invoker = scriptedInvoker({ slow: async () => (await sleep(3), { output: 'null' }) });
+    const functions = [functionDef('slow', [{ type: 'database', table: 'big', operations: ['INSERT'] }])];
+    const calls: Array<'pause' | 'resume'> = [];
+    const observed = observeSubscriptions(log, (what) => calls.push(what));
+    // Rows of ~2 KB against an 8 KB byte watermark: at most 4-5 in flight, while the record
+    // watermark (10,000) would allow all 60.
+    const config = pipelineConfig({ concurrency: 4, highWatermark: 10_000, lowWatermark: 5000, highWatermarkBytes: 8 * 1024 });
+    const pipeline = createPipeline({ log: observed, invoker, functions, config, topicPrefix: prefix, logger: silentLogger() });
+    await pipeline.start();
+    await log.append(changes, Array.from({ length: 60 }, (_, i) => change('big', i, { blob: 'x'.repeat(2000) })));
+    let maxInFlight = 0;
+    await waitFor(async () => {
+      const source = (await pipeline.describe()).subTopologies[0]?.nodes.find((n) => n.name === 'change-source');
+      maxInFlight = Math.max(maxInFlight, source?.inFlight ?? 0);
+      return (await log.committedOffsets('aerofn-pipeline', changes)).get(0) === 60;
+    }, 30_000, 'all committed');
+    await pipeline.stop();
+    assert.ok(maxInFlight <= 5, `at most 8 KB of ~2 KB records in flight (max ${maxInFlight})`);
+    assert.ok(calls.filter((what) => what === 'pause').length >= 2, `the source paused on bytes, again and again: ${calls.join(' ')}`);
+    assert.equal(invoker.calls.length, 60);
+  });
+
   it('does not wait out the linger while the source is paused for backpressure', async () => {
     // The source waits for exactly the results that linger: with a minute of linger and no hurry
     // each pause would last a minute, and the 200 events would not finish within the test's bound.
