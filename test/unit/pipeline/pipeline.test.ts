@@ -117,54 +117,49 @@ describe('createPipeline on the embedded log', () => {
     assert.ok(invoker.maxActive >= 2, `keys ran in parallel (max ${invoker.maxActive})`);
   });
 
-  it('pauses the source above the high watermark and resumes below the low one', async () => {
+  /**
+   * Runs `count` inserts into `table` (each row with `extra`) through a pipeline whose function
+   * takes 3 ms, until all are committed. Returns the most events the source had in flight
+   * (polled), its subscription's pause() and resume() calls (each pause is short, the results it
+   * waits for being written at once, so they are counted at the subscription rather than caught
+   * by polling), and how many calls the function got.
+   */
+  async function throughSlowFunction(config: ReturnType<typeof pipelineConfig>, table: string, count: number, extra: Record<string, unknown> = {}) {
     const prefix = uniquePrefix();
     const changes = `${prefix}aerodb.changes`;
     const invoker = scriptedInvoker({ slow: async () => (await sleep(3), { output: 'null' }) });
-    const functions = [functionDef('slow', [{ type: 'database', table: 's', operations: ['INSERT'] }])];
-    // Each pause is short (the results it waits for are written at once), so it is counted at the
-    // subscription rather than caught by polling.
+    const functions = [functionDef('slow', [{ type: 'database', table, operations: ['INSERT'] }])];
     const calls: Array<'pause' | 'resume'> = [];
     const observed = observeSubscriptions(log, (what) => calls.push(what));
-    const pipeline = createPipeline({ log: observed, invoker, functions, config: pipelineConfig({ concurrency: 4, highWatermark: 20, lowWatermark: 5 }), topicPrefix: prefix, logger: silentLogger() });
+    const pipeline = createPipeline({ log: observed, invoker, functions, config, topicPrefix: prefix, logger: silentLogger() });
     await pipeline.start();
-    await log.append(changes, Array.from({ length: 200 }, (_, i) => change('s', i)));
+    await log.append(changes, Array.from({ length: count }, (_, i) => change(table, i, extra)));
     let maxInFlight = 0;
     await waitFor(async () => {
       const source = (await pipeline.describe()).subTopologies[0]?.nodes.find((n) => n.name === 'change-source');
       maxInFlight = Math.max(maxInFlight, source?.inFlight ?? 0);
-      return (await log.committedOffsets('aerofn-pipeline', changes)).get(0) === 200;
+      return (await log.committedOffsets('aerofn-pipeline', changes)).get(0) === count;
     }, 30_000, 'all committed');
     await pipeline.stop();
-    assert.ok(maxInFlight <= 20, `in flight stayed at or below the high watermark (max ${maxInFlight})`);
-    assert.ok(calls.filter((what) => what === 'pause').length >= 2, `the source reached the high watermark and paused, again and again: ${calls.join(' ')}`);
-    assert.ok(calls.includes('resume'), 'and resumed');
-    assert.equal(invoker.calls.length, 200);
+    return { maxInFlight, pauses: calls.filter((what) => what === 'pause').length, calls, invoked: invoker.calls.length };
+  }
+
+  it('pauses the source above the high watermark and resumes below the low one', async () => {
+    const run = await throughSlowFunction(pipelineConfig({ concurrency: 4, highWatermark: 20, lowWatermark: 5 }), 's', 200);
+    assert.ok(run.maxInFlight <= 20, `in flight stayed at or below the high watermark (max ${run.maxInFlight})`);
+    assert.ok(run.pauses >= 2, `the source reached the high watermark and paused, again and again: ${run.calls.join(' ')}`);
+    assert.ok(run.calls.includes('resume'), 'and resumed');
+    assert.equal(run.invoked, 200);
   });
 
   it('pauses the source when the events in flight hold more bytes than the byte watermark, however few they are', async () => {
-    const prefix = uniquePrefix();
-    const changes = `${prefix}aerodb.changes`;
-    const invoker = scriptedInvoker({ slow: async () => (await sleep(3), { output: 'null' }) });
-    const functions = [functionDef('slow', [{ type: 'database', table: 'big', operations: ['INSERT'] }])];
-    const calls: Array<'pause' | 'resume'> = [];
-    const observed = observeSubscriptions(log, (what) => calls.push(what));
     // Rows of ~2 KB against an 8 KB byte watermark: at most 4-5 in flight, while the record
     // watermark (10,000) would allow all 60.
     const config = pipelineConfig({ concurrency: 4, highWatermark: 10_000, lowWatermark: 5000, highWatermarkBytes: 8 * 1024 });
-    const pipeline = createPipeline({ log: observed, invoker, functions, config, topicPrefix: prefix, logger: silentLogger() });
-    await pipeline.start();
-    await log.append(changes, Array.from({ length: 60 }, (_, i) => change('big', i, { blob: 'x'.repeat(2000) })));
-    let maxInFlight = 0;
-    await waitFor(async () => {
-      const source = (await pipeline.describe()).subTopologies[0]?.nodes.find((n) => n.name === 'change-source');
-      maxInFlight = Math.max(maxInFlight, source?.inFlight ?? 0);
-      return (await log.committedOffsets('aerofn-pipeline', changes)).get(0) === 60;
-    }, 30_000, 'all committed');
-    await pipeline.stop();
-    assert.ok(maxInFlight <= 5, `at most 8 KB of ~2 KB records in flight (max ${maxInFlight})`);
-    assert.ok(calls.filter((what) => what === 'pause').length >= 2, `the source paused on bytes, again and again: ${calls.join(' ')}`);
-    assert.equal(invoker.calls.length, 60);
+    const run = await throughSlowFunction(config, 'big', 60, { blob: 'x'.repeat(2000) });
+    assert.ok(run.maxInFlight <= 5, `at most 8 KB of ~2 KB records in flight (max ${run.maxInFlight})`);
+    assert.ok(run.pauses >= 2, `the source paused on bytes, again and again: ${run.calls.join(' ')}`);
+    assert.equal(run.invoked, 60);
   });
 
   it('does not wait out the linger while the source is paused for backpressure', async () => {
