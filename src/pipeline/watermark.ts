@@ -112,7 +112,6 @@ export class CommitWatermarks {
       state.done = [];
       state.sizes = [];
       state.head = 0;
-      state.bytes = 0;
       state.ordered = true;
     }
   }
