@@ -1,7 +1,7 @@
-import { parse, protocol, type PGlite } from '@electric-sql/pglite';
+import { protocol, type PGlite } from '@electric-sql/pglite';
 import { DatabaseError, type QueryResult } from '../database.js';
-import { normalizeRows } from '../values.js';
 import type { PreparedStatements, PreparedUse } from '../prepared-statements.js';
+import { bindMessage, describeAndExecute, lastResult } from './pglite-wire.js';
 
 const { serialize } = protocol;
 
@@ -35,14 +35,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** The guest statement: named when prepared (parsed only on its first use), else unnamed. */
 function statementMessages(text: string, values: (string | null)[], prepared: PreparedUse | undefined): Uint8Array[] {
-  if (prepared === undefined) return [serialize.parse({ text }), serialize.bind({ values }), serialize.describe({ type: 'P' }), serialize.execute({})];
+  if (prepared === undefined) return [serialize.parse({ text }), bindMessage('', values), describeAndExecute];
   const { name } = prepared;
-  return [
-    ...(prepared.parse ? [serialize.parse({ text, name })] : []),
-    serialize.bind({ statement: name, values }),
-    serialize.describe({ type: 'P' }),
-    serialize.execute({}),
-  ];
+  return prepared.parse ? [serialize.parse({ text, name }), bindMessage(name, values), describeAndExecute] : [bindMessage(name, values), describeAndExecute];
 }
 
 /** The setup is a named statement, parsed and planned once per PGlite instance (one session). */
@@ -52,14 +47,15 @@ const setupState = new WeakMap<PGlite, 'ready' | 'unknown'>();
 
 function setupMessages(db: PGlite, setup: { readonly text: string; readonly values: readonly (string | null)[] }): Uint8Array[] {
   const state = setupState.get(db);
-  const parse: Uint8Array[] = [];
+  const parts: Uint8Array[] = [];
   if (state !== 'ready') {
     // Closing a statement that does not exist is not an error.
-    if (state === 'unknown') parse.push(serialize.close({ type: 'S', name: setupName }));
-    parse.push(serialize.parse({ text: setup.text, name: setupName }));
+    if (state === 'unknown') parts.push(serialize.close({ type: 'S', name: setupName }));
+    parts.push(serialize.parse({ text: setup.text, name: setupName }));
     setupState.set(db, 'unknown');
   }
-  return [...parse, serialize.bind({ statement: setupName, values: [...setup.values] }), serialize.describe({ type: 'P' }), serialize.execute({})];
+  parts.push(bindMessage(setupName, setup.values), describeAndExecute);
+  return parts;
 }
 
 interface ErrorMessage {
@@ -102,7 +98,10 @@ export async function pgliteSessionQuery(
     db._runExclusiveQuery(async () => {
       const prepared = statements.use(sql);
       const closes = (prepared?.close ?? []).map((name) => serialize.close({ type: 'S', name }));
-      const message = concat([...closes, ...setupMessages(db, setup), ...statementMessages(sql, params.map(toTextParam), prepared)]);
+      const parts = setupMessages(db, setup);
+      if (closes.length > 0) parts.unshift(...closes);
+      for (const part of statementMessages(sql, params.map(toTextParam), prepared)) parts.push(part);
+      const message = concat(parts);
       let messages: Awaited<ReturnType<PGlite["execProtocolStream"]>>;
       let refusal: Error | undefined;
       try {
@@ -126,11 +125,8 @@ export async function pgliteSessionQuery(
       if (commitFailure !== undefined) throw new DatabaseError(commitFailure.message ?? 'the statement failed', commitFailure.code, { cause: commitFailure });
       await db.syncToFs();
       if (refusal !== undefined) throw refusal;
-      const results = parse.parseResults(messages, db.parsers);
-      const last = results[results.length - 1];
-      if (last === undefined) throw new DatabaseError('the statement returned no result', undefined);
-      const rows = normalizeRows(last.rows as Record<string, unknown>[]);
-      return { rows, rowCount: Math.max(rows.length, last.affectedRows ?? 0) };
+      const { rows, affectedRows } = lastResult(db, messages);
+      return { rows, rowCount: Math.max(rows.length, affectedRows) };
     }),
   );
 }
