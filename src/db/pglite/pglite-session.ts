@@ -98,10 +98,7 @@ export async function pgliteSessionQuery(
     db._runExclusiveQuery(async () => {
       const prepared = statements.use(sql);
       const closes = (prepared?.close ?? []).map((name) => serialize.close({ type: 'S', name }));
-      const parts = setupMessages(db, setup);
-      if (closes.length > 0) parts.unshift(...closes);
-      for (const part of statementMessages(sql, params.map(toTextParam), prepared)) parts.push(part);
-      const message = concat(parts);
+      const message = concat([...closes, ...setupMessages(db, setup), ...statementMessages(sql, params.map(toTextParam), prepared)]);
       let messages: Awaited<ReturnType<PGlite["execProtocolStream"]>>;
       let refusal: Error | undefined;
       try {
