@@ -2,14 +2,29 @@ import { collectDefaultMetrics, Counter, Histogram, register as defaultRegistry,
 import type { InvocationRecord } from '../invoker/index.js';
 
 /**
- * Invocation counters for /metrics, named by Prometheus conventions. main.ts feeds every record
- * the invoker makes (its onRecord hook), so REST, gRPC, database and schedule invocations all count.
+ * Invocation and host-call counters for /metrics, named by Prometheus conventions. main.ts feeds
+ * every record the invoker makes (its onRecord hook), so REST, gRPC, database and schedule
+ * invocations all count; their host calls are read from the records' journals.
  */
 export interface InvocationMetrics {
   observe(record: InvocationRecord): void;
 }
 
 const durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** A host call takes ~0.1 ms (a PGlite statement, an env lookup) to seconds (http_fetch, a heavy query). */
+const hostCallBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const hostFunctionNames: ReadonlySet<string> = new Set(['db_query', 'http_fetch', 'env']);
+const errorAnswer = /^\s*\{\s*"error"/;
+
+/**
+ * How a host call ended, from its journal entry: `ok` (an answer), `error` (an `{"error": …}`
+ * answer the guest may handle: a failed statement, a host not on the allow-list, an unreachable
+ * server) or `threw` (the host function failed; a guest that traps then is a HostFunctionError).
+ */
+function hostCallOutcome(entry: InvocationRecord['journal'][number]): 'ok' | 'error' | 'threw' {
+  if (entry.error !== undefined) return 'threw';
+  return entry.response !== null && errorAnswer.test(entry.response) ? 'error' : 'ok';
+}
 
 // prom-client refuses a second registration of a name; servers started twice in one process
 // (tests, a restart after drain) share the first set.
@@ -49,12 +64,35 @@ export function createInvocationMetrics(registry: Registry = defaultRegistry): I
       buckets: [65536, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 128 << 20, 256 << 20, 1 << 30],
       registers: [registry],
     });
+  const hostCalls =
+    existing<Counter<'function' | 'host_function' | 'outcome'>>(registry, 'aerofn_host_calls_total') ??
+    new Counter({
+      name: 'aerofn_host_calls_total',
+      help: 'Host-function calls of guests (db_query, http_fetch, env) by function, host function and outcome (ok, error: an {"error"} answer, threw)',
+      labelNames: ['function', 'host_function', 'outcome'] as const,
+      registers: [registry],
+    });
+  const hostCallDuration =
+    existing<Histogram<'function' | 'host_function'>>(registry, 'aerofn_host_call_duration_seconds') ??
+    new Histogram({
+      name: 'aerofn_host_call_duration_seconds',
+      help: 'Time the host took to answer a guest\'s host-function call (on the embedded PGlite a db_query statement holds the instance\'s main thread this long)',
+      labelNames: ['function', 'host_function'] as const,
+      buckets: hostCallBuckets,
+      registers: [registry],
+    });
   return {
     observe(record) {
       const outcome = record.outcome.ok ? 'ok' : record.outcome.error.kind;
       total.inc({ function: record.function, trigger: record.trigger, outcome });
       duration.observe({ function: record.function, trigger: record.trigger }, record.durationMs / 1000);
       memory.observe({ function: record.function }, record.memoryBytes);
+      // The journal holds the guest's log lines too; most records have no entries at all.
+      for (const entry of record.journal) {
+        if (!hostFunctionNames.has(entry.fn)) continue;
+        hostCalls.inc({ function: record.function, host_function: entry.fn, outcome: hostCallOutcome(entry) });
+        hostCallDuration.observe({ function: record.function, host_function: entry.fn }, entry.durationMs / 1000);
+      }
     },
   };
 }

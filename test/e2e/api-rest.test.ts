@@ -183,6 +183,9 @@ describe('REST /functions/v1 end to end (real registry, invoker and sandbox)', (
     assert.match(metrics.text, /aerofn_invocation_duration_seconds_bucket\{/);
     assert.match(metrics.text, /process_cpu_seconds_total/);
     assert.match(metrics.text, /\naerofn_invocation_records_dropped_total 0\n/, 'no invocation record was dropped');
+    // The refused http_fetch of the HostFunctionError guest, read from its record's journal.
+    assert.match(metrics.text, /aerofn_host_calls_total\{function="refused",host_function="http_fetch",outcome="error"\} 1\n/);
+    assert.match(metrics.text, /aerofn_host_call_duration_seconds_count\{function="refused",host_function="http_fetch"\} 1\n/);
     const topology = await request(h, 'GET', '/topology.json');
     assert.equal(topology.status, 200);
     const nodes = (topology.body as { nodes: Array<{ name: string; type: string }> }).nodes;
