@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import { collectDefaultMetrics, register as defaultRegistry, type Registry } from 'prom-client';
+import { counterIn, histogramIn } from '../observability/index.js';
 import type { InvocationRecord } from '../invoker/index.js';
 
 /**
@@ -26,61 +27,40 @@ function hostCallOutcome(entry: InvocationRecord['journal'][number]): 'ok' | 'er
   return entry.response !== null && errorAnswer.test(entry.response) ? 'error' : 'ok';
 }
 
-// prom-client refuses a second registration of a name; servers started twice in one process
-// (tests, a restart after drain) share the first set.
-function existing<T>(registry: Registry, name: string): T | undefined {
-  return registry.getSingleMetric(name) as T | undefined;
-}
-
 /** Process metrics (CPU, memory, event-loop lag, GC), once per registry. */
 export function collectProcessMetrics(registry: Registry = defaultRegistry): void {
   if (registry.getSingleMetric('process_cpu_seconds_total') === undefined) collectDefaultMetrics({ register: registry });
 }
 
 export function createInvocationMetrics(registry: Registry = defaultRegistry): InvocationMetrics {
-  const total =
-    existing<Counter<'function' | 'trigger' | 'outcome'>>(registry, 'aerofn_invocations_total') ??
-    new Counter({
-      name: 'aerofn_invocations_total',
-      help: 'Invocations by function, trigger and outcome (ok or the error kind)',
-      labelNames: ['function', 'trigger', 'outcome'] as const,
-      registers: [registry],
-    });
-  const duration =
-    existing<Histogram<'function' | 'trigger'>>(registry, 'aerofn_invocation_duration_seconds') ??
-    new Histogram({
-      name: 'aerofn_invocation_duration_seconds',
-      help: 'Wall-clock time of an invocation, from lookup to result',
-      labelNames: ['function', 'trigger'] as const,
-      buckets: durationBuckets,
-      registers: [registry],
-    });
-  const memory =
-    existing<Histogram<'function'>>(registry, 'aerofn_invocation_memory_bytes') ??
-    new Histogram({
-      name: 'aerofn_invocation_memory_bytes',
-      help: 'Linear memory of the guest at the end of an invocation',
-      labelNames: ['function'] as const,
-      buckets: [65536, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 128 << 20, 256 << 20, 1 << 30],
-      registers: [registry],
-    });
-  const hostCalls =
-    existing<Counter<'function' | 'host_function' | 'outcome'>>(registry, 'aerofn_host_calls_total') ??
-    new Counter({
-      name: 'aerofn_host_calls_total',
-      help: 'Host-function calls of guests (db_query, http_fetch, env) by function, host function and outcome (ok, error: an {"error"} answer, threw)',
-      labelNames: ['function', 'host_function', 'outcome'] as const,
-      registers: [registry],
-    });
-  const hostCallDuration =
-    existing<Histogram<'function' | 'host_function'>>(registry, 'aerofn_host_call_duration_seconds') ??
-    new Histogram({
-      name: 'aerofn_host_call_duration_seconds',
-      help: 'Time the host took to answer a guest\'s host-function call (on the embedded PGlite a db_query statement holds the instance\'s main thread this long)',
-      labelNames: ['function', 'host_function'] as const,
-      buckets: hostCallBuckets,
-      registers: [registry],
-    });
+  const total = counterIn(registry, {
+    name: 'aerofn_invocations_total',
+    help: 'Invocations by function, trigger and outcome (ok or the error kind)',
+    labelNames: ['function', 'trigger', 'outcome'] as const,
+  });
+  const duration = histogramIn(registry, {
+    name: 'aerofn_invocation_duration_seconds',
+    help: 'Wall-clock time of an invocation, from lookup to result',
+    labelNames: ['function', 'trigger'] as const,
+    buckets: durationBuckets,
+  });
+  const memory = histogramIn(registry, {
+    name: 'aerofn_invocation_memory_bytes',
+    help: 'Linear memory of the guest at the end of an invocation',
+    labelNames: ['function'] as const,
+    buckets: [65536, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 128 << 20, 256 << 20, 1 << 30],
+  });
+  const hostCalls = counterIn(registry, {
+    name: 'aerofn_host_calls_total',
+    help: 'Host-function calls of guests (db_query, http_fetch, env) by function, host function and outcome (ok, error: an {"error"} answer, threw)',
+    labelNames: ['function', 'host_function', 'outcome'] as const,
+  });
+  const hostCallDuration = histogramIn(registry, {
+    name: 'aerofn_host_call_duration_seconds',
+    help: "Time the host took to answer a guest's host-function call (on the embedded PGlite a db_query statement holds the instance's main thread this long)",
+    labelNames: ['function', 'host_function'] as const,
+    buckets: hostCallBuckets,
+  });
   return {
     observe(record) {
       const outcome = record.outcome.ok ? 'ok' : record.outcome.error.kind;
@@ -107,11 +87,10 @@ const droppedSources = new WeakMap<Registry, { read: () => number; seen: number 
  */
 export function registerDroppedRecordsMetric(dropped: () => number, registry: Registry = defaultRegistry): void {
   droppedSources.set(registry, { read: dropped, seen: dropped() });
-  if (existing<Counter>(registry, 'aerofn_invocation_records_dropped_total') !== undefined) return;
-  new Counter({
+  // Made once per registry; its collect() reads whichever source registered last.
+  counterIn(registry, {
     name: 'aerofn_invocation_records_dropped_total',
     help: 'Invocation records dropped before the invocations topic took them (too many waiting: the log is down or slow)',
-    registers: [registry],
     collect() {
       const source = droppedSources.get(registry);
       if (source === undefined) return;
