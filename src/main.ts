@@ -11,6 +11,7 @@ import {
   createRestServer,
   createServiceSlot,
   registerDroppedRecordsMetric,
+  registerPipelineMetrics,
   type GrpcServer,
 } from './api/index.js';
 import { createJwtVerifier } from './auth/index.js';
@@ -153,6 +154,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       await pipeline.start();
       const started = pipeline;
       registerDroppedRecordsMetric(() => started.droppedNotedRecords());
+      registerPipelineMetrics(() => started.describe());
       closer.add('pipeline', () => started.stop());
       // Row changes captured in the database reach the change topic through the outbox relay.
       const changeTopic = config.pipeline.changeTopics.find((topic) => !topic.startsWith('/'));

@@ -54,5 +54,26 @@ describe('audit: a database trigger on the embedded default needs nothing but th
     assert.ok(seen.every((r) => r.trigger === 'database' && r.outcome.ok));
     // The write came from a function invoked as service_role: the change carries that context.
     assert.ok(seen.every((r) => r.context.role === 'service_role'), JSON.stringify(seen[0]?.context));
+
+    // /metrics: the writer's statement as a host call, the pipeline's nodes and its consumer lag.
+    const scrape = async (): Promise<{ text: string; value: (series: string) => number | undefined }> => {
+      const text = (await request(h, 'GET', '/metrics')).text;
+      const value = (series: string): number | undefined => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      return { text, value };
+    };
+    const { text: metrics, value } = await scrape();
+    assert.equal(value('aerofn_host_calls_total{function="fill",host_function="db_query",outcome="ok"}'), 1, metrics);
+    assert.equal(value('aerofn_host_call_duration_seconds_count{function="fill",host_function="db_query"}'), 1);
+    assert.ok((value('aerofn_pipeline_node_in_total{node="change-source"}') ?? 0) >= 25, metrics);
+    assert.equal(value('aerofn_pipeline_node_out_total{node="invoke"}'), 25, 'one invocation per row');
+    assert.equal(value('aerofn_pipeline_node_in_flight{node="invoke"}'), 0);
+    const lags = [...metrics.matchAll(/^aerofn_pipeline_consumer_lag\{topic="([^"]+)",partition="(\d+)"\} (\d+)$/gm)];
+    assert.ok(lags.length > 0 && lags.every((lag) => lag[1]!.endsWith('aerodb.changes') && lag[3] === '0'), lags.map((lag) => lag[0]).join('\n'));
+    const again = (await scrape()).value;
+    assert.equal(again('aerofn_pipeline_node_in_total{node="change-source"}'), value('aerofn_pipeline_node_in_total{node="change-source"}'), 'a scrape counts only what happened since the last one');
+    assert.equal(again('aerofn_pipeline_node_out_total{node="invoke"}'), 25);
   });
 });

@@ -34,7 +34,7 @@ describe('helm chart aerodb-functions', () => {
     assert.match(out, /kind: ServiceMonitor/);
     assert.match(out, /kind: PrometheusRule/);
     for (const metric of out.matchAll(/\b(aerofn_[a-z_]+?)(?:_bucket)?\b/g)) {
-      assert.ok(['aerofn_invocations_total', 'aerofn_invocation_duration_seconds', 'aerofn_invocation_records_dropped_total', 'aerofn_host_call_duration_seconds'].includes(metric[1]!), `alert uses unknown metric ${metric[0]}`);
+      assert.ok(['aerofn_invocations_total', 'aerofn_invocation_duration_seconds', 'aerofn_invocation_records_dropped_total', 'aerofn_host_call_duration_seconds', 'aerofn_pipeline_consumer_lag'].includes(metric[1]!), `alert uses unknown metric ${metric[0]}`);
     }
   });
 });
