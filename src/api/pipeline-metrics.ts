@@ -21,14 +21,24 @@ interface Source {
 const sources = new WeakMap<Registry, Source>();
 /** The metrics of one scrape are collected one after another within milliseconds. */
 const SNAPSHOT_MS = 250;
+/** Consumer lag asks the broker: a scrape waits this long for it at most, then goes without. */
+const DESCRIBE_TIMEOUT_MS = 2000;
+
+function describeWithin(describe: Describe, ms: number): Promise<TopologyDescription | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  // A scrape must not fail because the pipeline is stopping or the broker is slow: its series are left out then.
+  return Promise.race([describe().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
 
 function snapshot(registry: Registry): Promise<TopologyDescription | undefined> {
   const source = sources.get(registry);
   if (source === undefined) return Promise.resolve(undefined);
   const now = Date.now();
   if (source.pending === undefined || now - source.pending.at > SNAPSHOT_MS) {
-    // A scrape must not fail because the pipeline is stopping: its series are left out then.
-    source.pending = { at: now, result: source.describe().catch(() => undefined) };
+    source.pending = { at: now, result: describeWithin(source.describe, DESCRIBE_TIMEOUT_MS) };
   }
   return source.pending.result;
 }

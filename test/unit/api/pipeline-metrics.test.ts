@@ -60,3 +60,13 @@ it('leaves the pipeline series out of a scrape while describe() fails, and the s
   assert.doesNotMatch(text, /aerofn_pipeline_node_in_total\{/);
   assert.match(text, /# TYPE aerofn_pipeline_consumer_lag gauge/);
 });
+
+it('does not hold a scrape longer than two seconds when describe() hangs (a broker that does not answer)', async () => {
+  const registry = new Registry();
+  registerPipelineMetrics(() => new Promise<TopologyDescription>(() => {}), registry);
+  const started = Date.now();
+  const text = await registry.metrics();
+  const took = Date.now() - started;
+  assert.ok(took >= 1900 && took < 4000, `the scrape took ${took} ms`);
+  assert.doesNotMatch(text, /aerofn_pipeline_node_in_total\{/);
+});
