@@ -1,12 +1,14 @@
 // Before anything loads kafkajs: its per-partition grouping is quadratic (kafka/kafkajs-grouping.ts),
 // its CRC-32C goes a byte at a time (kafka/kafkajs-crc32c.ts), its record encoder allocates per
-// field (kafka/kafkajs-record-encoder.ts) and its record batch copies every record several times
+// field (kafka/kafkajs-record-encoder.ts), its record decoder redoes 64-bit arithmetic in Long
+// objects per record (kafka/kafkajs-record-decoder.ts), its record batch copies every record several times
 // (kafka/kafkajs-record-batch.ts), and its produce request and request frame copy the batch four
 // more times (kafka/kafkajs-produce-request.ts, kafka/kafkajs-request-frame.ts). Each goes after
 // the modules it loads: the CRC before the batch encoder, the encoders before the produce request.
 import './kafka/kafkajs-grouping.js';
 import './kafka/kafkajs-crc32c.js';
 import './kafka/kafkajs-record-encoder.js';
+import './kafka/kafkajs-record-decoder.js';
 import './kafka/kafkajs-record-batch.js';
 import './kafka/kafkajs-produce-request.js';
 import './kafka/kafkajs-request-frame.js';
