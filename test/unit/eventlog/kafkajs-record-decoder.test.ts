@@ -31,7 +31,9 @@ const context = fc.record({
   maxTimestamp: fc.oneof(fc.constant(''), fc.constant('1795840000000')),
 });
 
-const bytesOf = (input: fc.infer<typeof record>): Buffer => {
+type Generated<A> = A extends fc.Arbitrary<infer T> ? T : never;
+
+const bytesOf = (input: Generated<typeof record>): Buffer => {
   const encoder = encodeRecord({ ...input, headers: Object.fromEntries(input.headers) });
   return encoder.buf.subarray(0, encoder.offset);
 };
