@@ -48,18 +48,29 @@ export class ProduceBatcher {
 
   private async flush(batch: readonly Pending[]): Promise<void> {
     const byTopic = new Map<string, Message[]>();
-    for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), ...p.messages]);
+    for (const p of batch) {
+      const messages = byTopic.get(p.topic);
+      if (messages === undefined) byTopic.set(p.topic, [...p.messages]);
+      else for (const message of p.messages) messages.push(message);
+    }
     try {
       const metadata = await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-      const next = new Map<string, number>();
-      for (const m of metadata) next.set(`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset));
+      // The next offset of each partition, by topic: the base offset the broker gave, then one per
+      // message in the order sent (no key string per message).
+      const next = new Map<string, number[]>();
+      for (const m of metadata) {
+        let offsets = next.get(m.topicName);
+        if (offsets === undefined) next.set(m.topicName, (offsets = []));
+        offsets[m.partition] = Number(m.baseOffset);
+      }
       for (const p of batch) {
+        const offsets = next.get(p.topic)!;
         p.resolve(
           p.messages.map((message) => {
-            const id = `${p.topic}\u0000${message.partition!}`;
-            const offset = next.get(id)!;
-            next.set(id, offset + 1);
-            return { partition: message.partition!, offset };
+            const partition = message.partition!;
+            const offset = offsets[partition]!;
+            offsets[partition] = offset + 1;
+            return { partition, offset };
           }),
         );
       }
