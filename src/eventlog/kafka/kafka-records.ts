@@ -11,7 +11,10 @@ export function toMessage(record: AppendRecord, partition: number): Message {
 function toHeaders(headers: IHeaders | undefined): Headers {
   const out: Record<string, string> = {};
   if (headers === undefined) return out;
-  for (const [name, value] of Object.entries(headers)) {
+  // for…in, not Object.entries: no array per record (most change events carry no headers).
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const value = headers[name];
     if (value === undefined) continue;
     const first = Array.isArray(value) ? value[0] : value;
     if (first !== undefined) out[name] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
