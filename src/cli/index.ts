@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { printError } from './cli-context.js';
 import { registerDeployCommand } from './commands/deploy.js';
 import { registerFunctionCommands } from './commands/functions.js';
+import { registerInvocationsCommand } from './commands/invocations.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerRunCommand(program);
   registerDeployCommand(program);
   registerFunctionCommands(program);
+  registerInvocationsCommand(program);
   registerRegistryCommands(program);
   registerTopologyCommand(program);
   return program;

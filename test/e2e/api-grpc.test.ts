@@ -120,6 +120,29 @@ describe('gRPC aerodb.functions.v1.Functions end to end', () => {
       await rejectsWith(anon.registryHistory('', 0), 'Forbidden', grpc.status.PERMISSION_DENIED);
     });
 
+    it("lists a function's recent invocation records, newest first, for the service role only", async () => {
+      // The echo invocations of the first test, recorded after their answers went out.
+      let listed = await admin.listInvocations('echo', 0);
+      for (const deadline = Date.now() + 5000; listed.invocations.length < 2 && Date.now() < deadline; listed = await admin.listInvocations('echo', 0)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(listed.invocations.length, 2, JSON.stringify(listed));
+      const records = listed.invocations.map((summary) => JSON.parse(summary.recordJson) as { id: string; input: string; outcome: { ok: boolean } });
+      assert.deepEqual(records.map((record) => record.input).sort(), ['null', '{"via":"grpc"}']);
+      assert.deepEqual(listed.invocations.map((summary) => summary.id), records.map((record) => record.id));
+      assert.ok(listed.invocations.every((i) => i.trigger === 'grpc' && i.ok && i.errorKind === '' && i.version === 1 && i.attempt === 1 && i.durationMs > 0));
+      assert.ok(listed.invocations[0]!.startedAt >= listed.invocations[1]!.startedAt, 'newest first');
+      assert.equal((await admin.listInvocations('echo', 1)).invocations.length, 1);
+
+      const refused = (await admin.listInvocations('refused', 0)).invocations;
+      assert.ok(refused.length >= 1 && refused.every((i) => !i.ok && i.errorKind === 'HostFunctionError'), JSON.stringify(refused));
+
+      await rejectsWith(anon.listInvocations('echo', 0), 'Forbidden', grpc.status.PERMISSION_DENIED);
+      await rejectsWith(nobody.listInvocations('echo', 0), 'Unauthorized', grpc.status.UNAUTHENTICATED);
+      await rejectsWith(admin.listInvocations('no-such-function', 0), 'NotFound', grpc.status.NOT_FOUND);
+      await rejectsWith(admin.listInvocations('echo', 1001), 'BadRequest', grpc.status.INVALID_ARGUMENT);
+    });
+
     it('describes the topology and streams snapshots until cancelled', async () => {
       const topology = await anon.describeTopology();
       assert.ok(topology.nodes.some((node) => node.type === 'source'));

@@ -88,6 +88,23 @@ describe('aerofn CLI against a running server', () => {
     assert.match(bad.stderr, /neither an offset nor a time/);
   });
 
+  it("lists a function's recent invocations as a table and as the records themselves", async () => {
+    // The four echo invocations above (over gRPC, recorded after their answers) and spin's timeout.
+    let records: Array<{ input: string; trigger: string; outcome: { ok: boolean; error?: { kind: string } } }> = [];
+    for (const deadline = Date.now() + 5000; records.length < 4 && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      records = (JSON.parse(ok(await aerofn(['--json', 'invocations', 'echo'], env))) as { invocations: typeof records }).invocations;
+    }
+    assert.deepEqual(records.map((r) => r.input).sort(), ['"from stdin"', '[1,2]', '{"a":1}', '{"b":2}']);
+    assert.ok(records.every((r) => r.trigger === 'grpc' && r.outcome.ok));
+    const table = ok(await aerofn(['invocations', 'echo', '--limit', '2'], env));
+    assert.match(table, /^STARTED\s+ID\s+VERSION\s+TRIGGER\s+ATTEMPT\s+OUTCOME\s+DURATION$/m);
+    assert.equal(table.trim().split('\n').length, 3, table);
+    assert.match(ok(await aerofn(['invocations', 'spin'], env)), /\bgrpc\s+1\s+Timeout\s+[\d.]+ ms$/m);
+    const badLimit = await aerofn(['invocations', 'echo', '--limit', '0'], env);
+    assert.equal(badLimit.code, 1);
+    assert.match(badLimit.stderr, /--limit must be a whole number from 1 to 1000/);
+  });
+
   it('prints the topology', async () => {
     assert.match(ok(await aerofn(['topology'], env)), /^STAGE\s+TYPE\s+INPUTS\s+METRICS$/m);
     const json = JSON.parse(ok(await aerofn(['topology', '--json'], env))) as { nodes: Array<{ type: string }> };

@@ -7,6 +7,7 @@ import {
   type FunctionInfo,
   type InvokeResponse,
   type ListFunctionsResponse,
+  type ListInvocationsResponse,
   type RegistryAtResponse,
   type RegistryHistoryResponse,
   type Topology,
@@ -92,6 +93,9 @@ export class FunctionsApiClient {
   }
   registryHistory(name: string, limit: number): Promise<RegistryHistoryResponse> {
     return this.call((m, o, cb) => this.raw.registryHistory({ name, limit }, m, o, cb));
+  }
+  listInvocations(name: string, limit: number): Promise<ListInvocationsResponse> {
+    return this.call((m, o, cb) => this.raw.listInvocations({ name, limit }, m, o, cb));
   }
   registryAt(point: { offset: number } | { time: string }): Promise<RegistryAtResponse> {
     const request = 'offset' in point ? { point: { $case: 'offset' as const, value: point.offset } } : { point: { $case: 'time' as const, value: point.time } };

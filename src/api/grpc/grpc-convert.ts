@@ -1,6 +1,7 @@
 import { FunctionError } from '../../errors/index.js';
 import type { DatabaseOperation, FilterPredicate, FunctionDefinition, Trigger } from '../../registry/index.js';
 import type * as pb from '../../gen/aerodb/functions/v1/functions.js';
+import type { InvocationRecord } from '../../invoker/index.js';
 import type { FunctionConfigInput, RegistryHistoryEntry, TopologySnapshot } from '../functions-service.js';
 
 /** Domain values ↔ the generated proto messages. Input is checked here as REST checks it by schema. */
@@ -125,4 +126,19 @@ export function toProtoTopology(snapshot: TopologySnapshot): pb.Topology {
 
 export function toProtoRegistryEvent(entry: RegistryHistoryEntry): pb.RegistryEvent {
   return { offset: entry.offset, type: entry.type, name: entry.name, version: entry.version, at: entry.at, by: entry.by ?? '', sha256: entry.sha256 ?? '', accepted: entry.accepted, reason: entry.reason ?? '' };
+}
+
+/** An invocation record as ListInvocations sends it: the fields to list by, and the whole record as JSON. */
+export function toInvocationSummary(record: InvocationRecord): pb.InvocationSummary {
+  return {
+    id: record.id,
+    version: record.version,
+    trigger: record.trigger,
+    attempt: record.attempt,
+    startedAt: record.startedAt,
+    durationMs: record.durationMs,
+    ok: record.outcome.ok,
+    errorKind: record.outcome.ok ? '' : record.outcome.error.kind,
+    recordJson: JSON.stringify(record),
+  };
 }

@@ -17,7 +17,7 @@ import type { FunctionsService } from '../functions-service.js';
 import { installFastUnary, type FastUnaryMethod } from './fast-unary.js';
 import { frameInvokeResponse } from './invoke-frame.js';
 import { fixMapEntryNames } from './reflection-descriptors.js';
-import { fromProtoConfig, fromProtoTrigger, toFunctionInfo, toProtoRegistryEvent, toProtoTopology } from './grpc-convert.js';
+import { fromProtoConfig, fromProtoTrigger, toFunctionInfo, toInvocationSummary, toProtoRegistryEvent, toProtoTopology } from './grpc-convert.js';
 
 export const grpcServiceName = 'aerodb.functions.v1.Functions';
 /** Same depth from src/api/grpc and dist/api/grpc: the .proto ships beside both. */
@@ -188,6 +188,13 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       await authenticateServiceRole(auth, authorization(metadata), 'reading the registry history');
       const entries = await service.registryHistory({ ...(request.name === '' ? {} : { name: request.name }), ...(request.limit === 0 ? {} : { limit: request.limit }) });
       return { events: entries.map(toProtoRegistryEvent) };
+    }),
+    listInvocations: unary(logger, async (request, metadata) => {
+      await authenticateServiceRole(auth, authorization(metadata), 'reading invocation records');
+      if (request.limit > 1000) throw new FunctionError('BadRequest', `limit must be 1-1000 (0 = 20), got ${request.limit}`);
+      service.get(request.name);
+      const records = await service.invocations(request.name, request.limit === 0 ? 20 : request.limit);
+      return { invocations: records.map(toInvocationSummary) };
     }),
     registryAt: unary(logger, async (request, metadata) => {
       await authenticateServiceRole(auth, authorization(metadata), 'reading the registry at a point');

@@ -215,6 +215,32 @@ export interface RegistryAtResponse {
   throughOffset: number;
 }
 
+export interface ListInvocationsRequest {
+  name: string;
+  /** At most this many, 1-1000; 0 = 20. */
+  limit: number;
+}
+
+export interface InvocationSummary {
+  id: string;
+  version: number;
+  /** http, grpc, cli, database, schedule. */
+  trigger: string;
+  attempt: number;
+  /** ISO 8601. */
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  /** The error kind when ok is false (docs/errors.md). */
+  errorKind: string;
+  /** The whole record (DESIGN §4.6: input, context, journal of host calls, output or error) as JSON. */
+  recordJson: string;
+}
+
+export interface ListInvocationsResponse {
+  invocations: InvocationSummary[];
+}
+
 function createBaseRetryPolicy(): RetryPolicy {
   return { maxAttempts: undefined, initialBackoffMs: undefined, maxBackoffMs: undefined };
 }
@@ -2914,6 +2940,385 @@ export const RegistryAtResponse: MessageFns<RegistryAtResponse> = {
   },
 };
 
+function createBaseListInvocationsRequest(): ListInvocationsRequest {
+  return { name: "", limit: 0 };
+}
+
+export const ListInvocationsRequest: MessageFns<ListInvocationsRequest> = {
+  encode(message: ListInvocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInvocationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInvocationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInvocationsRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ListInvocationsRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListInvocationsRequest>): ListInvocationsRequest {
+    return ListInvocationsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListInvocationsRequest>): ListInvocationsRequest {
+    const message = createBaseListInvocationsRequest();
+    message.name = object.name ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseInvocationSummary(): InvocationSummary {
+  return {
+    id: "",
+    version: 0,
+    trigger: "",
+    attempt: 0,
+    startedAt: "",
+    durationMs: 0,
+    ok: false,
+    errorKind: "",
+    recordJson: "",
+  };
+}
+
+export const InvocationSummary: MessageFns<InvocationSummary> = {
+  encode(message: InvocationSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    if (message.trigger !== "") {
+      writer.uint32(26).string(message.trigger);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(32).uint32(message.attempt);
+    }
+    if (message.startedAt !== "") {
+      writer.uint32(42).string(message.startedAt);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(49).double(message.durationMs);
+    }
+    if (message.ok !== false) {
+      writer.uint32(56).bool(message.ok);
+    }
+    if (message.errorKind !== "") {
+      writer.uint32(66).string(message.errorKind);
+    }
+    if (message.recordJson !== "") {
+      writer.uint32(74).string(message.recordJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvocationSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvocationSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.trigger = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.startedAt = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.durationMs = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.errorKind = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.recordJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InvocationSummary {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      startedAt: isSet(object.startedAt)
+        ? globalThis.String(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.String(object.started_at)
+        : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      errorKind: isSet(object.errorKind)
+        ? globalThis.String(object.errorKind)
+        : isSet(object.error_kind)
+        ? globalThis.String(object.error_kind)
+        : "",
+      recordJson: isSet(object.recordJson)
+        ? globalThis.String(object.recordJson)
+        : isSet(object.record_json)
+        ? globalThis.String(object.record_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InvocationSummary): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.trigger !== "") {
+      obj.trigger = message.trigger;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.startedAt !== "") {
+      obj.startedAt = message.startedAt;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = floatToJson(message.durationMs);
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.errorKind !== "") {
+      obj.errorKind = message.errorKind;
+    }
+    if (message.recordJson !== "") {
+      obj.recordJson = message.recordJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InvocationSummary>): InvocationSummary {
+    return InvocationSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InvocationSummary>): InvocationSummary {
+    const message = createBaseInvocationSummary();
+    message.id = object.id ?? "";
+    message.version = object.version ?? 0;
+    message.trigger = object.trigger ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.startedAt = object.startedAt ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.ok = object.ok ?? false;
+    message.errorKind = object.errorKind ?? "";
+    message.recordJson = object.recordJson ?? "";
+    return message;
+  },
+};
+
+function createBaseListInvocationsResponse(): ListInvocationsResponse {
+  return { invocations: [] };
+}
+
+export const ListInvocationsResponse: MessageFns<ListInvocationsResponse> = {
+  encode(message: ListInvocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.invocations) {
+      InvocationSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInvocationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInvocationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.invocations.push(InvocationSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInvocationsResponse {
+    return {
+      invocations: globalThis.Array.isArray(object?.invocations)
+        ? object.invocations.map((e: any) => InvocationSummary.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListInvocationsResponse): unknown {
+    const obj: any = {};
+    if (message.invocations?.length) {
+      obj.invocations = message.invocations.map((e) => InvocationSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListInvocationsResponse>): ListInvocationsResponse {
+    return ListInvocationsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListInvocationsResponse>): ListInvocationsResponse {
+    const message = createBaseListInvocationsResponse();
+    message.invocations = object.invocations?.map((e) => InvocationSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type FunctionsService = typeof FunctionsService;
 export const FunctionsService = {
   /** Deploys a new version of a function (service_role). Returns after the registry applied it. */
@@ -3007,6 +3412,21 @@ export const FunctionsService = {
     responseSerialize: (value: RegistryAtResponse): Buffer => Buffer.from(RegistryAtResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RegistryAtResponse => RegistryAtResponse.decode(value),
   },
+  /**
+   * A function's recent invocation records, newest first (service_role), as REST's
+   * GET /functions/v1/{name}/invocations lists them.
+   */
+  listInvocations: {
+    path: "/aerodb.functions.v1.Functions/ListInvocations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListInvocationsRequest): Buffer =>
+      Buffer.from(ListInvocationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListInvocationsRequest => ListInvocationsRequest.decode(value),
+    responseSerialize: (value: ListInvocationsResponse): Buffer =>
+      Buffer.from(ListInvocationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListInvocationsResponse => ListInvocationsResponse.decode(value),
+  },
 } as const;
 
 export interface FunctionsServer extends UntypedServiceImplementation {
@@ -3025,6 +3445,11 @@ export interface FunctionsServer extends UntypedServiceImplementation {
   registryHistory: handleUnaryCall<RegistryHistoryRequest, RegistryHistoryResponse>;
   /** The registry as it was at a log offset or a time (service_role). */
   registryAt: handleUnaryCall<RegistryAtRequest, RegistryAtResponse>;
+  /**
+   * A function's recent invocation records, newest first (service_role), as REST's
+   * GET /functions/v1/{name}/invocations lists them.
+   */
+  listInvocations: handleUnaryCall<ListInvocationsRequest, ListInvocationsResponse>;
 }
 
 export interface FunctionsClient extends Client {
@@ -3159,6 +3584,25 @@ export interface FunctionsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RegistryAtResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A function's recent invocation records, newest first (service_role), as REST's
+   * GET /functions/v1/{name}/invocations lists them.
+   */
+  listInvocations(
+    request: ListInvocationsRequest,
+    callback: (error: ServiceError | null, response: ListInvocationsResponse) => void,
+  ): ClientUnaryCall;
+  listInvocations(
+    request: ListInvocationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListInvocationsResponse) => void,
+  ): ClientUnaryCall;
+  listInvocations(
+    request: ListInvocationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListInvocationsResponse) => void,
   ): ClientUnaryCall;
 }
 
