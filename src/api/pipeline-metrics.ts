@@ -50,8 +50,8 @@ async function collectCounter(registry: Registry, counter: Counter<'node'>, fiel
   if (topology === undefined || source === undefined) return;
   for (const node of topology.subTopologies.flatMap((sub) => sub.nodes)) {
     const key = `${field}\u0000${node.name}`;
-    const delta = node[field] - (source.seen.get(key) ?? 0);
-    if (delta > 0) counter.inc({ node: node.name }, delta);
+    // inc(0) too: every node's series exists from the first scrape, so "no events yet" reads as 0.
+    counter.inc({ node: node.name }, Math.max(0, node[field] - (source.seen.get(key) ?? 0)));
     source.seen.set(key, node[field]);
   }
 }

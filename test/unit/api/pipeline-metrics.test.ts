@@ -35,6 +35,7 @@ it('exports the topology counters at scrape time; a pipeline started later takes
   registerPipelineMetrics(async () => first, registry);
   let value = await read(registry);
   assert.equal(value('aerofn_pipeline_node_in_total{node="change-source"}'), 10);
+  assert.equal(value('aerofn_pipeline_node_errors_total{node="change-source"}'), 0, 'a node without errors has its series at 0');
   assert.equal(value('aerofn_pipeline_node_out_total{node="change-source"}'), 9);
   assert.equal(value('aerofn_pipeline_node_in_flight{node="change-source"}'), 3);
   assert.equal(value('aerofn_pipeline_consumer_lag{topic="aerodb.changes",partition="0"}'), 4);
