@@ -12,6 +12,7 @@ import type { InvocationRecord } from '../../src/invoker/index.js';
 import { watToWasm } from '../fixtures/wasm/compile-fixture.js';
 import { deploy, request, startHarness, type Harness } from './api-harness.js';
 import { dbQueryGuestWat } from '../fixtures/wasm/wat-parts.js';
+import { seriesValue } from '../fixtures/prometheus-text.js';
 
 
 describe('audit: a database trigger on the embedded default needs nothing but the deploy', () => {
@@ -58,11 +59,7 @@ describe('audit: a database trigger on the embedded default needs nothing but th
     // /metrics: the writer's statement as a host call, the pipeline's nodes and its consumer lag.
     const scrape = async (): Promise<{ text: string; value: (series: string) => number | undefined }> => {
       const text = (await request(h, 'GET', '/metrics')).text;
-      const value = (series: string): number | undefined => {
-        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-        return line === undefined ? undefined : Number(line.slice(series.length + 1));
-      };
-      return { text, value };
+      return { text, value: (series: string) => seriesValue(text, series) };
     };
     const { text: metrics, value } = await scrape();
     assert.equal(value('aerofn_host_calls_total{function="fill",host_function="db_query",outcome="ok"}'), 1, metrics);

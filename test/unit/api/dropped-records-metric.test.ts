@@ -2,12 +2,10 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { registerDroppedRecordsMetric } from '../../../src/api/index.js';
+import { seriesValue } from '../../fixtures/prometheus-text.js';
 
-const scrape = async (registry: Registry): Promise<number> => {
-  const text = await registry.getSingleMetricAsString('aerofn_invocation_records_dropped_total');
-  const line = text.split('\n').find((l) => l.startsWith('aerofn_invocation_records_dropped_total '));
-  return Number(line?.split(' ')[1]);
-};
+const scrape = async (registry: Registry): Promise<number> =>
+  Number(seriesValue(await registry.getSingleMetricAsString('aerofn_invocation_records_dropped_total'), 'aerofn_invocation_records_dropped_total'));
 
 it('aerofn_invocation_records_dropped_total follows the dropped count and never goes down when a new server takes over', async () => {
   const registry = new Registry();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { createInvocationMetrics } from '../../../src/api/index.js';
 import type { InvocationRecord } from '../../../src/invoker/index.js';
+import { seriesValue } from '../../fixtures/prometheus-text.js';
 
 type JournalEntry = InvocationRecord['journal'][number];
 
@@ -35,10 +36,7 @@ function record(fn: string, trigger: InvocationRecord['trigger'], journal: Journ
   };
 }
 
-const value = (text: string, line: string): number | undefined => {
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? undefined : Number(found.slice(line.length + 1));
-};
+const value = seriesValue;
 
 it('counts host calls from the records\' journals by function, host function and outcome, with their durations', async () => {
   const registry = new Registry();

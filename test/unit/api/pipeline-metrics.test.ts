@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { registerPipelineMetrics } from '../../../src/api/index.js';
 import type { TopologyDescription } from '../../../src/pipeline/index.js';
+import { seriesValue } from '../../fixtures/prometheus-text.js';
 
 const topology = (source: { in: number; out: number }, lag: number[]): TopologyDescription => ({
   text: '',
@@ -23,10 +24,7 @@ const topology = (source: { in: number; out: number }, lag: number[]): TopologyD
 
 const read = async (registry: Registry): Promise<(series: string) => number | undefined> => {
   const text = await registry.metrics();
-  return (series) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line === undefined ? undefined : Number(line.slice(series.length + 1));
-  };
+  return (series) => seriesValue(text, series);
 };
 
 it('exports the topology counters at scrape time; a pipeline started later takes them over and they never go down', async () => {
