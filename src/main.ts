@@ -132,6 +132,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
       functions: registry,
       config: config.sandbox,
       hostFunctions,
+      // PGlite on its own thread: guests' db_query goes there without the main thread.
+      ...(database.guestChannels === undefined ? {} : { guestChannels: database.guestChannels }),
       logger: logger.child({ module: 'invoker' }),
       // Every invocation counts on /metrics, whoever caused it (REST, gRPC, a row change, a schedule).
       onRecord: (record) => metrics.observe(record),

@@ -62,6 +62,8 @@ const us = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
  * cost before statements were prepared, side by side.
  */
 async function measure(db: Database, label: string, unprepared: Database, sharesSchema: boolean): Promise<void> {
+  // PGlite on its own thread: guests' db_query goes to it from the sandbox worker, as `serve` runs it.
+  const direct = db.guestChannels !== undefined;
   const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
   const user = randomUUID();
   const rls: RlsContext = { role: 'authenticated', sub: user, claims: { role: 'authenticated', sub: user } };
@@ -94,7 +96,7 @@ async function measure(db: Database, label: string, unprepared: Database, shares
     left.push(performance.now());
     return answer;
   };
-  const invoker = createInvoker({ functions, hostFunctions, config, logger: silentLogger() });
+  const invoker = createInvoker({ functions, hostFunctions, ...(direct ? { guestChannels: db.guestChannels } : {}), config, logger: silentLogger() });
   await functions.deploy('loop', await watToWasm(loopWat, 'db-query-loop.wat'), { config: { timeoutMs: 60_000 } });
   await invoker.ready();
   const request = JSON.stringify({ sql, params });
@@ -113,6 +115,8 @@ async function measure(db: Database, label: string, unprepared: Database, shares
     if (count > 0) inHost.push(record.journal.reduce((sum, entry) => sum + (entry.fn === 'db_query' ? entry.durationMs : 0), 0) / count);
     for (let i = 0; i + 1 < entered.length; i += 1) gaps.push((entered[i + 1] as number) - (left[i] as number));
     for (let i = 0; i < left.length; i += 1) spans.push((left[i] as number) - (entered[i] as number));
+    // Direct to the PGlite thread: the worker's own time for each call (request posted → answer read).
+    if (direct) for (const entry of record.journal) if (entry.fn === 'db_query') spans.push(entry.durationMs);
     return took;
   };
   // Each call of the peers is timed too, for the call-by-call comparison.
@@ -123,7 +127,7 @@ async function measure(db: Database, label: string, unprepared: Database, shares
     await call();
     into.push(performance.now() - began);
   };
-  const direct = async (): Promise<number> => {
+  const owner = async (): Promise<number> => {
     const began = performance.now();
     for (let i = 0; i < calls; i += 1) await timed(directCalls, () => db.admin(sql, params));
     return (performance.now() - began) / calls;
@@ -154,7 +158,7 @@ async function measure(db: Database, label: string, unprepared: Database, shares
   for (let i = 0; i < 5; i += 1) {
     await invoke(calls);
     await invoke(0);
-    await direct();
+    await owner();
     await viaRls();
     await viaRlsDeadline();
     await viaRlsUnprepared();
@@ -169,7 +173,7 @@ async function measure(db: Database, label: string, unprepared: Database, shares
     const empty = await invoke(0);
     const full = await invoke(calls);
     guest.push((full - empty) / calls);
-    directs.push(await direct());
+    directs.push(await owner());
     rlss.push(await viaRls());
     deadlines.push(await viaRlsDeadline());
     await viaRlsUnprepared();
@@ -197,15 +201,30 @@ async function measure(db: Database, label: string, unprepared: Database, shares
   const gap = percentile(gaps, 50);
   const rlsCall = percentile(rlsCalls, 50);
   const directCall = percentile(directCalls, 50);
+  if (direct) {
+    // No host function on the main thread: the sandbox worker asks the PGlite thread itself.
+    console.log(`  call by call p50: direct ${us(directCall)}; Database.query (signal + deadline) ${us(rlsCall)}; db_query in the worker (posted → answer) ${us(span)}`);
+    console.log(`  call by call p50: Database.query with statements not prepared (AEROFN_DATABASE_PREPARED_STATEMENTS=0) ${us(percentile(unpreparedCalls, 50))}`);
+    console.log(`  (a) overhead above the identical Database.query from Node: per invocation p50 ${us(g - rd)}; call by call (worker's wait − Database.query) ${us(span - rlsCall)}`);
+    return;
+  }
   console.log(`  call by call p50: direct ${us(directCall)}; Database.query (signal + deadline) ${us(rlsCall)}; db_query host function ${us(span)}; answer → next request ${us(gap)} (p90 ${us(percentile(gaps, 90))})`);
   console.log(`  call by call p50: Database.query with statements not prepared (AEROFN_DATABASE_PREPARED_STATEMENTS=0) ${us(percentile(unpreparedCalls, 50))}`);
   console.log(`  call by call: (a) bridge = (answer → next request) + (host function − Database.query) ${us(gap + span - rlsCall)}; (b) guest − direct ${us(gap + span - directCall)}`);
 }
 
-const pglite = await openDatabase({ config: { database: { url: undefined, poolSize: 1 } }, dataDir: '', inMemory: true, logger: silentLogger() });
-const pgliteUnprepared = await openDatabase({ config: { database: { url: undefined, poolSize: 1, preparedStatements: 0 } }, dataDir: '', inMemory: true, logger: silentLogger() });
-await measure(pglite, 'PGlite (in process)', pgliteUnprepared, false);
-await Promise.all([pglite.close(), pgliteUnprepared.close()]);
+// PGlite as `serve` runs it (on a thread of its own, guests' db_query straight to it), then on the
+// main thread (AEROFN_PGLITE_THREAD=false), side by side. BENCH_PGLITE=thread|main runs one.
+for (const pgliteThread of [true, false]) {
+  const only = process.env['BENCH_PGLITE'];
+  if (only !== undefined && only !== (pgliteThread ? 'thread' : 'main')) continue;
+  const open = (preparedStatements?: number): Promise<Database> =>
+    openDatabase({ config: { database: { url: undefined, poolSize: 1, pgliteThread, ...(preparedStatements === undefined ? {} : { preparedStatements }) } }, dataDir: '', inMemory: true, logger: silentLogger() });
+  const pglite = await open();
+  const pgliteUnprepared = await open(0);
+  await measure(pglite, pgliteThread ? 'PGlite (its own thread; guests ask it directly)' : 'PGlite (on the main thread)', pgliteUnprepared, false);
+  await Promise.all([pglite.close(), pgliteUnprepared.close()]);
+}
 
 let postgres: Database | undefined;
 let postgresUnprepared: Database | undefined;

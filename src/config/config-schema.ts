@@ -32,6 +32,8 @@ export interface AeroConfig {
     readonly poolSize: number;
     /** Guest statements kept prepared per connection (0: none; absent: defaultPreparedStatements; see docs/database.md). */
     readonly preparedStatements?: number;
+    /** PGlite on a thread of its own (absent: true); false runs it on the main thread (docs/database.md). */
+    readonly pgliteThread?: boolean;
   };
   /** SQL files main.ts runs as the database owner at start, before serving (demo schema, first boot). */
   readonly bootstrap: { readonly initSql: readonly string[] };

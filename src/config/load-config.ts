@@ -24,6 +24,7 @@ export const settings = {
   initSql: { env: 'AEROFN_INIT_SQL', description: 'comma-separated SQL files run as the database owner at start (idempotent scripts)', default: [], parse: parsers.list },
   databasePoolSize: { env: 'AEROFN_DATABASE_POOL_SIZE', description: 'PostgreSQL connections', default: 10, parse: parsers.integer(1, 1000) },
   preparedStatements: { env: 'AEROFN_DATABASE_PREPARED_STATEMENTS', description: 'db_query statements kept prepared per connection (0 = none)', default: defaultPreparedStatements, parse: parsers.integer(0, 10_000) },
+  pgliteThread: { env: 'AEROFN_PGLITE_THREAD', description: 'run the embedded PGlite on a thread of its own (false: on the main thread)', default: true, parse: parsers.boolean },
   workers: { env: 'AEROFN_WORKERS', description: 'sandbox worker threads', default: availableParallelism(), defaultText: 'the number of cores', parse: parsers.integer(1, 256) },
   timeoutMs: { env: 'AEROFN_DEFAULT_TIMEOUT_MS', description: 'default wall-clock limit per invocation', default: 10_000, parse: parsers.integer(1, 900_000) },
   memoryMb: { env: 'AEROFN_DEFAULT_MEMORY_MB', description: 'default linear-memory limit', default: 128, parse: parsers.integer(1, 4096) },
@@ -97,7 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       topicPrefix: v.topicPrefix,
       fsync: v.fsync,
     },
-    database: { url: v.databaseUrl, poolSize: v.databasePoolSize, preparedStatements: v.preparedStatements },
+    database: { url: v.databaseUrl, poolSize: v.databasePoolSize, preparedStatements: v.preparedStatements, pgliteThread: v.pgliteThread },
     bootstrap: { initSql: v.initSql },
     sandbox: {
       workers: v.workers,

@@ -1,4 +1,5 @@
 import type { RlsContext } from '../auth/index.js';
+import type { GuestChannels } from './pglite/thread-channel.js';
 
 /** Rows come back as plain JSON-ready objects: int8/numeric as strings, timestamps as ISO strings, bytea as `\x…` hex. */
 export type Row = Record<string, unknown>;
@@ -54,6 +55,8 @@ export interface Database {
   /** Installs the capture trigger on a table (`name` or `schema.name`); idempotent. */
   enableChangeCapture(table: string): Promise<void>;
   disableChangeCapture(table: string): Promise<void>;
+  /** PGlite on its own thread: channels for sandbox workers to run guests' db_query there directly. */
+  readonly guestChannels?: GuestChannels;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import type { QueryResult, SqlExecutor } from './database.js';
+import type { GuestChannels } from './pglite/thread-channel.js';
 
 /** What an adapter provides; the RLS session, guard and change capture on top are shared (rls-database.ts). */
 export interface Driver {
@@ -10,16 +11,19 @@ export interface Driver {
    * engine allows. `check` runs after the statement and before the commit; an error it returns
    * rolls the statement back (for engines that cannot cancel a running statement themselves —
    * PostgreSQL cancels by statement_timeout and `signal`, and commits with the statement).
+   * `deadline` (epoch ms) is for a driver whose `check` cannot run where the statement does.
    */
   sessionQuery(
     setup: { readonly text: string; readonly values: readonly (string | null)[] },
     sql: string,
     params: readonly unknown[],
-    options?: { signal?: AbortSignal; check?: () => Promise<Error | undefined> },
+    options?: { signal?: AbortSignal; deadline?: number; check?: () => Promise<Error | undefined> },
   ): Promise<QueryResult>;
   /** Single statement outside any explicit transaction, extended protocol. */
   query(sql: string, params?: readonly unknown[]): Promise<QueryResult>;
   /** Several statements, simple protocol, no parameters. */
   script(sql: string): Promise<void>;
+  /** Set by the PGlite thread driver (pglite-thread-driver.ts). */
+  readonly guestChannels?: GuestChannels;
   close(): Promise<void>;
 }

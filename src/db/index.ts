@@ -6,5 +6,9 @@ export { changeKey, createChangeRelay, outboxIdHeader, readOutbox, toChangeEvent
 export type { ChangeRelay, ChangeRelayOptions } from './change-relay.js';
 export { qualifiedTable } from './change-capture.js';
 export { checkGuestStatement } from './sql-guard.js';
+export { claimsJson } from './rls-database.js';
+export type { GuestChannels, GuestDatabaseChannel } from './pglite/thread-channel.js';
 export { createCaptureSync } from './capture-sync.js';
 export type { CaptureSource, CaptureSync, CaptureSyncResult } from './capture-sync.js';
+export { answerGuestQuery, decodeRequest, errorResponse, parseJsonObject } from './guest-request.js';
+export type { GuestAnswer } from './guest-request.js';

@@ -3,6 +3,7 @@ import { defaultPreparedStatements, type AeroConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Database } from './database.js';
 import { openPgliteDriver } from './pglite/pglite-driver.js';
+import { openPgliteThreadDriver } from './pglite/pglite-thread-driver.js';
 import { openPostgresDriver } from './postgres/postgres-driver.js';
 import { createRlsDatabase } from './rls-database.js';
 
@@ -18,11 +19,14 @@ export interface OpenDatabaseOptions {
 /** PostgreSQL when DATABASE_URL is set, else PGlite in the data dir (DESIGN §2). */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const logger = options.logger;
-  const { url, poolSize, preparedStatements = defaultPreparedStatements } = options.config.database;
+  const { url, poolSize, preparedStatements = defaultPreparedStatements, pgliteThread = true } = options.config.database;
+  const pgliteOptions = { preparedStatements, ...(options.inMemory === true ? {} : { dataDir: join(options.dataDir, 'pglite') }) };
   const driver =
     url !== undefined
       ? openPostgresDriver({ url, poolSize, preparedStatements, logger })
-      : await openPgliteDriver({ preparedStatements, ...(options.inMemory === true ? {} : { dataDir: join(options.dataDir, 'pglite') }) });
+      : pgliteThread
+        ? await openPgliteThreadDriver(pgliteOptions)
+        : await openPgliteDriver(pgliteOptions);
   try {
     return await createRlsDatabase(driver, logger);
   } catch (error) {

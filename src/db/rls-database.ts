@@ -29,17 +29,62 @@ export function toDatabaseError(error: unknown): DatabaseError {
   return new DatabaseError(message, typeof code === 'string' ? code : undefined, { cause: error });
 }
 
-function canceled(reason: string): DatabaseError {
+export function canceled(reason: string): DatabaseError {
   return new DatabaseError(`the statement was cancelled: ${reason}`, queryCanceledCode);
 }
 
-/** Shared by both adapters: bootstrap, the RLS session around guest statements, owner access, capture. */
-export async function createRlsDatabase(driver: Driver, logger: Logger): Promise<Database> {
+/** Roles, the auth schema and the change outbox; idempotent, serialised across instances by an advisory lock. */
+export async function bootstrapDatabase(driver: Driver, logger: Logger): Promise<void> {
   await driver.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock($1)', [bootstrapLockKey]);
     for (const sql of [rolesSql, authSchemaSql, lockdownSql, outboxSql]) await runScriptInTx(tx, sql);
   });
   logger.debug({ kind: driver.kind }, 'database ready: roles, auth schema and change outbox in place');
+}
+
+/** A guest statement under row-level security: what Database.query does, on any driver (the PGlite thread runs it too). */
+export function rlsQuery(driver: Driver): Database['query'] {
+  return async (sql: string, params: readonly unknown[], rls: RlsContext, options: QueryOptions = {}): Promise<QueryResult> => {
+    checkGuestStatement(sql);
+    const role = roles[rls.role];
+    if (role === undefined) throw new DatabaseError(`unknown database role "${String(rls.role)}"`, '22023');
+    const { signal, deadline } = options;
+    if (signal?.aborted === true) throw canceled('the invocation ended');
+    let statementTimeoutMs: number | undefined;
+    if (deadline !== undefined) {
+      statementTimeoutMs = Math.floor(deadline - Date.now());
+      if (statementTimeoutMs <= 0) throw canceled('the invocation deadline has passed');
+    }
+    // One statement sets the whole session; role goes last because set_config is revoked from
+    // it. PostgreSQL pipelines it with the guest statement (one round trip, one implicit
+    // transaction); PGlite runs both in a transaction, where statement_timeout does nothing.
+    const setup = {
+      text:
+        "select set_config('request.jwt.claims', $1, true), set_config('aerofn.trigger_depth', $2, true), " +
+        "set_config('statement_timeout', coalesce($3, current_setting('statement_timeout')), true), set_config('role', $4, true)",
+      values: [claimsJson(rls), String((options.triggerDepth ?? 0) + 1), statementTimeoutMs === undefined ? null : `${statementTimeoutMs}ms`, role],
+    };
+    const started = Date.now();
+    // For PGlite, which cannot interrupt a statement and blocks its thread while one runs: an
+    // abort timer that came due meanwhile has not fired yet, so let overdue timers run, then
+    // roll back a statement that outlived its invocation.
+    const check = async (): Promise<Error | undefined> => {
+      if (Date.now() - started > 10) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (signal?.aborted === true) return canceled('the invocation ended');
+      if (deadline !== undefined && Date.now() > deadline) return canceled('the invocation deadline passed while it ran');
+      return undefined;
+    };
+    try {
+      return await driver.sessionQuery(setup, sql, params, { ...(signal === undefined ? {} : { signal }), ...(deadline === undefined ? {} : { deadline }), check });
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+  };
+}
+
+/** Shared by both adapters: bootstrap, the RLS session around guest statements, owner access, capture. */
+export async function createRlsDatabase(driver: Driver, logger: Logger): Promise<Database> {
+  await bootstrapDatabase(driver, logger);
 
   const adminScript = async (sql: string): Promise<void> => {
     try {
@@ -52,42 +97,7 @@ export async function createRlsDatabase(driver: Driver, logger: Logger): Promise
   return {
     kind: driver.kind,
 
-    async query(sql: string, params: readonly unknown[], rls: RlsContext, options: QueryOptions = {}): Promise<QueryResult> {
-      checkGuestStatement(sql);
-      const role = roles[rls.role];
-      if (role === undefined) throw new DatabaseError(`unknown database role "${String(rls.role)}"`, '22023');
-      const { signal, deadline } = options;
-      if (signal?.aborted === true) throw canceled('the invocation ended');
-      let statementTimeoutMs: number | undefined;
-      if (deadline !== undefined) {
-        statementTimeoutMs = Math.floor(deadline - Date.now());
-        if (statementTimeoutMs <= 0) throw canceled('the invocation deadline has passed');
-      }
-      // One statement sets the whole session; role goes last because set_config is revoked from
-      // it. PostgreSQL pipelines it with the guest statement (one round trip, one implicit
-      // transaction); PGlite runs both in a transaction, where statement_timeout does nothing.
-      const setup = {
-        text:
-          "select set_config('request.jwt.claims', $1, true), set_config('aerofn.trigger_depth', $2, true), " +
-          "set_config('statement_timeout', coalesce($3, current_setting('statement_timeout')), true), set_config('role', $4, true)",
-        values: [claimsJson(rls), String((options.triggerDepth ?? 0) + 1), statementTimeoutMs === undefined ? null : `${statementTimeoutMs}ms`, role],
-      };
-      const started = Date.now();
-      // For PGlite, which cannot interrupt a statement and blocks this thread while one runs: an
-      // abort timer that came due meanwhile has not fired yet, so let overdue timers run, then
-      // roll back a statement that outlived its invocation.
-      const check = async (): Promise<Error | undefined> => {
-        if (Date.now() - started > 10) await new Promise((resolve) => setTimeout(resolve, 0));
-        if (signal?.aborted === true) return canceled('the invocation ended');
-        if (deadline !== undefined && Date.now() > deadline) return canceled('the invocation deadline passed while it ran');
-        return undefined;
-      };
-      try {
-        return await driver.sessionQuery(setup, sql, params, { ...(signal === undefined ? {} : { signal }), check });
-      } catch (error) {
-        throw toDatabaseError(error);
-      }
-    },
+    query: rlsQuery(driver),
 
     async admin(sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
       try {
@@ -115,6 +125,7 @@ export async function createRlsDatabase(driver: Driver, logger: Logger): Promise
       await adminScript(disableCaptureSql(table));
     },
 
+    ...(driver.guestChannels === undefined ? {} : { guestChannels: driver.guestChannels }),
     close: () => driver.close(),
   };
 }

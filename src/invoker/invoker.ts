@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AeroConfig } from '../config/index.js';
+import type { GuestChannels } from '../db/index.js';
 import { FunctionError, isFunctionError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { FunctionDefinition, FunctionLookup } from '../registry/index.js';
@@ -20,6 +21,11 @@ import { guestContextOf } from './guest-context.js';
 export interface InvokerOptions {
   readonly functions: FunctionLookup;
   readonly hostFunctions?: HostFunctions;
+  /**
+   * The database's guest channels (Database.guestChannels, PGlite on its own thread): guests'
+   * db_query then goes straight to the PGlite thread, in place of hostFunctions.db_query.
+   */
+  readonly guestChannels?: GuestChannels;
   /** config.sandbox */
   readonly config: AeroConfig['sandbox'];
   readonly logger: Logger;
@@ -73,6 +79,7 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
     spinMicros: options.spinMicros ?? 0,
     mainSpinMicros: options.mainSpinMicros ?? 100,
     hostFunctions: options.hostFunctions ?? {},
+    ...(options.guestChannels === undefined ? {} : { guestChannels: options.guestChannels }),
     logger,
   });
   const modules = createModuleCache({ maxEntries: options.maxCachedModules ?? 256, onEvict: (module) => pool.forget(module) });

@@ -49,23 +49,24 @@ export class ReplyWaiter {
 
   /**
    * Returns once HOST_REPLY moved past `lastReply`; `fn` is the host function's index in
-   * hostCallNames, `posted` the performance.now() when the request was posted.
+   * hostCallNames, `posted` the performance.now() when the request was posted. `cells[index]` is
+   * waited on instead when given (a db_query posted to the PGlite thread's channel).
    */
-  await(fn: number, lastReply: number, posted: number): void {
+  await(fn: number, lastReply: number, posted: number, cells: Int32Array = this.ctrl, index: number = Slot.HOST_REPLY): void {
     const { ctrl } = this;
     if (this.spinMs > 0 && Atomics.load(ctrl, Slot.HOST_SPIN) === 1 && this.maySpin()) {
       const shortest = this.shortestRecentReply(fn);
       const sleepMs = shortest - WAKE_MARGIN_MS - (performance.now() - posted);
-      if (sleepMs >= MIN_SLEEP_MS) Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply, sleepMs);
+      if (sleepMs >= MIN_SLEEP_MS) Atomics.wait(cells, index, lastReply, sleepMs);
       const until = performance.now() + this.spinMs;
-      while (Atomics.load(ctrl, Slot.HOST_REPLY) === lastReply && performance.now() < until);
+      while (Atomics.load(cells, index) === lastReply && performance.now() < until);
       // A reply much later than this host function's usual ones most likely waited for the
-      // main thread, which the spin kept off this core. Measured from the request, not from the
-      // spin's start: a statement that varies by a few hundred µs (PostgreSQL) is no miss.
-      const hit = Atomics.load(ctrl, Slot.HOST_REPLY) !== lastReply && performance.now() - posted <= shortest + SPIN_HIT_MS;
+      // thread answering it, which the spin kept off this core. Measured from the request, not
+      // from the spin's start: a statement that varies by a few hundred µs (PostgreSQL) is no miss.
+      const hit = Atomics.load(cells, index) !== lastReply && performance.now() - posted <= shortest + SPIN_HIT_MS;
       this.spinMisses = hit ? 0 : this.spinMisses + 1;
     }
-    Atomics.wait(ctrl, Slot.HOST_REPLY, lastReply);
+    Atomics.wait(cells, index, lastReply);
     const seen = this.repliesSeen[fn] as number;
     this.replyTimes[fn * REPLY_HISTORY + (seen % REPLY_HISTORY)] = performance.now() - posted;
     this.repliesSeen[fn] = seen + 1;

@@ -1,3 +1,4 @@
+import { claimsJson } from '../db/index.js';
 import { journalEntry, type ServedHostCall } from './host-call-bridge.js';
 import type { HostCallContext } from './host-function.js';
 import { Job, JOB_F64S, JOB_INTS, JobF64, JobState, LEN_IN_PORT, QUEUE_DEPTH, SLOT_DATA_BYTES, type ChannelViews } from './sandbox-protocol.js';
@@ -48,7 +49,7 @@ const encoder = new TextEncoder();
  * the input is left out, CONTEXT_LEN -1). Written with Buffer's own UTF-8 writer after measuring:
  * encodeInto needed a view of the slot and returned an object per call (~250 bytes per invocation).
  */
-export function writeJobSlot(views: ChannelViews, index: number, job: SandboxJob, postInput: (input: Uint8Array) => void): void {
+export function writeJobSlot(views: ChannelViews, index: number, job: SandboxJob, postInput: (input: Uint8Array) => void, directDatabase = false): void {
   const { jobs, times } = views;
   const slot = index % QUEUE_DEPTH;
   const at = slot * JOB_INTS;
@@ -66,6 +67,16 @@ export function writeJobSlot(views: ChannelViews, index: number, job: SandboxJob
   if (job.context !== undefined && contextAt + Buffer.byteLength(job.context, 'utf8') <= SLOT_DATA_BYTES) {
     jobs[at + Job.CONTEXT_LEN] = text.utf8Write(job.context, base + contextAt);
   }
+  jobs[at + Job.SESSION_LEN] = -1;
+  if (directDatabase && job.module.hostImports.includes('db_query')) {
+    // What the PGlite thread sets the guest's statements up with; written only for a module that
+    // can call db_query, so other invocations pay nothing for it.
+    const session = `${job.host.rls.role}\n${claimsJson(job.host.rls)}`;
+    const sessionAt = contextAt + Math.max(0, jobs[at + Job.CONTEXT_LEN] as number);
+    if (sessionAt + Buffer.byteLength(session, 'utf8') <= SLOT_DATA_BYTES) jobs[at + Job.SESSION_LEN] = text.utf8Write(session, base + sessionAt);
+  }
+  jobs[at + Job.TRIGGER_DEPTH] = job.host.triggerDepth;
+  jobs[at + Job.TIMEOUT_MS] = job.timeoutMs;
   jobs[at + Job.MODULE_ID] = job.module.id;
   jobs[at + Job.INDEX] = index;
   times[slot * JOB_F64S + JobF64.STARTED_AT] = 0;

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { GuestChannels } from '../db/index.js';
 import type { Logger } from '../observability/index.js';
 import type { HostFunctions } from './host-function.js';
 import { QUEUE_DEPTH } from './sandbox-protocol.js';
@@ -16,6 +17,8 @@ export interface SandboxPoolOptions {
   readonly maxLogMessages: number;
   readonly maxLogMessageBytes: number;
   readonly hostFunctions?: HostFunctions;
+  /** PGlite on its own thread: guests' db_query goes there directly (in place of hostFunctions.db_query). */
+  readonly guestChannels?: GuestChannels;
   readonly logger?: Logger;
   /** How long an idle worker spins for the next request before sleeping (default 0). */
   readonly spinMicros?: number;
@@ -115,6 +118,7 @@ export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
       maxLogMessageBytes: options.maxLogMessageBytes,
       spinMicros: options.spinMicros ?? 0,
       hostFunctions,
+      ...(options.guestChannels === undefined ? {} : { guestChannels: options.guestChannels }),
       // The same budget as the lone-job spin: after answering a host call, wait on the channel for
       // the guest's next call or result, while no other thread's results could be held up.
       hostSpinMicros: mainSpinMicros,

@@ -1,5 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { InstanceReset } from './instance-reset.js';
+// eslint-disable-next-line no-restricted-imports -- a type only; the worker bundle loads the channel file itself (worker-source.ts)
+import type { GuestDatabaseChannel } from '../db/pglite/thread-channel.js';
 
 /**
  * The shared-memory channel between the main thread and one sandbox worker.
@@ -86,6 +88,13 @@ export const Job = {
   /** Result: journal JSON bytes after the output (0: no entries). */
   JOURNAL_LEN: 7,
   LOGS_DROPPED: 8,
+  /**
+   * Request, for a guest's db_query on the PGlite thread (WorkerInit.database): the session text
+   * ("role\nclaims JSON") after the input and context (-1: none), the trigger depth and the timeout.
+   */
+  SESSION_LEN: 9,
+  TRIGGER_DEPTH: 10,
+  TIMEOUT_MS: 11,
 } as const;
 export const JOB_INTS = 12;
 
@@ -155,6 +164,8 @@ export interface WorkerInit {
   readonly hostSpinMicros?: number;
   /** Host functions the main thread provides; the others answer "not available" in the worker. */
   readonly availableHostCalls: readonly HostCallName[];
+  /** Set when guests' db_query goes straight to the PGlite thread, not through the main thread. */
+  readonly database?: GuestDatabaseChannel;
 }
 
 /** Messages main → worker over the port. */

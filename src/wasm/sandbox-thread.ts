@@ -1,4 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import type { GuestChannels } from '../db/index.js';
 import type { HostFunctions } from './host-function.js';
 import { readJobResult, setThreadNice } from './host-call-bridge.js';
 import { HostCallServer } from './host-call-server.js';
@@ -28,6 +29,8 @@ export interface ThreadOptions {
   readonly maxLogMessageBytes: number;
   readonly spinMicros?: number;
   readonly hostFunctions: HostFunctions;
+  /** Set when guests' db_query goes to the PGlite thread directly: each worker gets a channel of its own. */
+  readonly guestChannels?: GuestChannels;
   /**
    * After answering a host call, how long the main thread spins for the guest's next call or
    * result, and the worker for its next reply (0: never).
@@ -80,6 +83,7 @@ export class SandboxThread {
   private isReady = false;
   private listenGeneration = 0;
   private dispatchedEvent = 0;
+  private readonly databaseChannel: number | undefined;
 
   constructor(private readonly options: ThreadOptions) {
     this.stackKb = options.stackKb;
@@ -87,7 +91,9 @@ export class SandboxThread {
     this.views = channelViews(channel);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = startSandboxWorker(options, channel, port2);
+    const database = options.guestChannels?.open();
+    this.databaseChannel = database?.id;
+    this.worker = startSandboxWorker(database === undefined ? options : { ...options, database: database.link }, channel, port2);
     const waiting = Atomics.waitAsync(this.views.ctrl, Slot.READY, 0);
     this.ready = (waiting.async ? waiting.value.then(() => undefined) : Promise.resolve()).then(() => {
       this.isReady = true;
@@ -169,7 +175,7 @@ export class SandboxThread {
     const index = this.requests;
     const slot = index % QUEUE_DEPTH;
     this.ensureModule(job.module);
-    writeJobSlot(this.views, index, job, (input) => this.post({ type: 'input', index, input }));
+    writeJobSlot(this.views, index, job, (input) => this.post({ type: 'input', index, input }), this.databaseChannel !== undefined);
     Atomics.store(ctrl, Slot.PORT_POSTED, this.portPosted);
     // One fixed shape, no spread: this runs once per invocation.
     const running: Running = { job, resolve: pending.resolve, requeued: pending.requeued, index, dispatchedAt: Date.now(), timer: undefined, controller: undefined, hostContext: undefined, hostJournal: undefined };
@@ -361,6 +367,7 @@ export class SandboxThread {
     if (this.queueWatch !== undefined) clearTimeout(this.queueWatch);
     void this.worker.terminate();
     this.port.close();
+    if (this.databaseChannel !== undefined) this.options.guestChannels?.close(this.databaseChannel);
     // Wake our own pending waitAsync so it does not linger on a channel nobody writes any more.
     Atomics.notify(this.views.ctrl, Slot.EVT);
     const requeue: Pending[] = [];

@@ -1,5 +1,7 @@
 import { readlinkSync } from 'node:fs';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+// eslint-disable-next-line no-restricted-imports -- the worker bundle cannot load db/index.ts (PGlite); this file imports nothing (worker-source.ts)
+import { GuestDatabaseClient } from '../db/pglite/thread-channel.js';
 import { classifyFailure } from './classify-failure.js';
 import { isErrorAnswer, ReplyWaiter } from './host-reply-wait.js';
 import { ModuleInstances } from './module-instances.js';
@@ -38,6 +40,10 @@ const port = init.port;
 const available = new Set<HostCallName>(init.availableHostCalls);
 const encoder = new TextEncoder();
 const replyWaiter = new ReplyWaiter(ctrl, (init.hostSpinMicros ?? 0) / 1000);
+const database = init.database === undefined ? undefined : new GuestDatabaseClient(init.database);
+const dbQueryFn = hostCallNames.indexOf('db_query');
+/** db_query's reply from the PGlite thread is waited for as any host call's (host-reply-wait.ts). */
+const awaitDatabase = (cells: Int32Array, index: number, last: number, posted: number): void => replyWaiter.await(dbQueryFn, last, posted, cells, index);
 
 interface LoadedModule {
   readonly maxBytes: number;
@@ -64,6 +70,10 @@ interface Current {
   memory: WebAssembly.Memory | undefined;
   alloc: ((size: number) => number) | undefined;
   context: Uint8Array | undefined;
+  /** "role\nclaims JSON" for db_query on the PGlite thread (undefined: through the main thread). */
+  session: string | undefined;
+  triggerDepth: number;
+  deadline: number;
   journal: WorkerJournalEntry[];
   seq: number;
   logsKept: number;
@@ -74,7 +84,7 @@ interface Current {
 let current: Current = newCurrent(0);
 
 function newCurrent(slot: number): Current {
-  return { slot, memory: undefined, alloc: undefined, context: undefined, journal: [], seq: 0, logsKept: 0, logsDropped: 0, abortMessage: undefined, hostFailure: undefined };
+  return { slot, memory: undefined, alloc: undefined, context: undefined, session: undefined, triggerDepth: 0, deadline: 0, journal: [], seq: 0, logsKept: 0, logsDropped: 0, abortMessage: undefined, hostFailure: undefined };
 }
 
 function drainPort(): void {
@@ -146,6 +156,7 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
     current.hostFailure = answer === null ? undefined : `${name} is not available in this sandbox`;
     return answer === null ? 0n : toGuest(encoder.encode(answer));
   }
+  if (name === 'db_query' && database !== undefined && current.session !== undefined) return directDbQuery(request, seq);
   const base = current.slot * SLOT_DATA_BYTES;
   if (request.length <= SLOT_DATA_BYTES) {
     data.set(request, base);
@@ -187,6 +198,26 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
   }
   // A refusal ({"error":…}) is an answer the guest may handle; it only explains a trap that follows.
   current.hostFailure = isErrorAnswer(answer) ? `${name} answered ${Buffer.from(answer.subarray(0, 300)).toString('utf8')}` : undefined;
+  return toGuest(answer);
+}
+
+/** A guest's db_query answered by the PGlite thread itself, journaled here as the main thread would. */
+function directDbQuery(request: Uint8Array, seq: number): bigint {
+  const startedAt = Date.now();
+  const started = performance.now();
+  const requestText = Buffer.from(request.buffer, request.byteOffset, request.length).toString('utf8');
+  let answer: Uint8Array;
+  try {
+    answer = (database as GuestDatabaseClient).query(request, current.session as string, current.triggerDepth, current.deadline, awaitDatabase);
+  } catch (error) {
+    const message = (error as Error).message;
+    record({ seq, fn: 'db_query', request: requestText, response: null, startedAt, durationMs: performance.now() - started, error: message });
+    current.hostFailure = `db_query failed: ${message}`;
+    throw new Error(current.hostFailure);
+  }
+  const durationMs = performance.now() - started;
+  record({ seq, fn: 'db_query', request: requestText, response: Buffer.from(answer.buffer, answer.byteOffset, answer.length).toString('utf8'), startedAt, durationMs });
+  current.hostFailure = isErrorAnswer(answer) ? `db_query answered ${Buffer.from(answer.subarray(0, 300)).toString('utf8')}` : undefined;
   return toGuest(answer);
 }
 
@@ -248,6 +279,13 @@ function runOne(slot: number): void {
   if (contextLength >= 0) {
     const from = base + (inputLength === LEN_IN_PORT ? 0 : inputLength);
     current.context = data.slice(from, from + contextLength);
+  }
+  const sessionLength = jobs[at + Job.SESSION_LEN] as number;
+  if (sessionLength >= 0) {
+    const from = base + (inputLength === LEN_IN_PORT ? 0 : inputLength) + Math.max(0, contextLength);
+    current.session = dataText.toString('utf8', from, from + sessionLength);
+    current.triggerDepth = jobs[at + Job.TRIGGER_DEPTH] as number;
+    current.deadline = (times[timeAt + JobF64.STARTED_AT] as number) + (jobs[at + Job.TIMEOUT_MS] as number);
   }
 
   let status: number = Status.OK;

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TypeScript from 'typescript';
 
-/** The files the worker thread loads, in dependency order; all siblings of this file. */
-const workerFiles = ['sandbox-protocol', 'classify-failure', 'host-reply-wait', 'module-instances', 'sandbox-worker'] as const;
+/** The files the worker thread loads, in dependency order, relative to this file. */
+const workerFiles = ['../db/pglite/thread-channel', 'sandbox-protocol', 'classify-failure', 'host-reply-wait', 'module-instances', 'sandbox-worker'] as const;
+const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
 let cached: URL | undefined;
 
@@ -25,7 +26,7 @@ export function sandboxWorkerUrl(): URL {
     cached = new URL('./sandbox-worker.js', here);
     return cached;
   }
-  const sources = workerFiles.map((name) => readFileSync(fileURLToPath(new URL(`./${name}.ts`, here)), 'utf8'));
+  const sources = workerFiles.map((path) => readFileSync(fileURLToPath(new URL(path.startsWith('.') ? `${path}.ts` : `./${path}.ts`, here)), 'utf8'));
   const digest = createHash('sha256').update(sources.join('\0')).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), `aerofn-sandbox-worker-${digest}`);
   const entry = join(dir, 'sandbox-worker.cjs');
@@ -34,12 +35,14 @@ export function sandboxWorkerUrl(): URL {
   } catch {
     const ts = createRequire(here)('typescript') as typeof TypeScript;
     mkdirSync(dir, { recursive: true });
-    workerFiles.forEach((name, i) => {
+    workerFiles.forEach((path, i) => {
+      const name = baseName(path);
       const { outputText } = ts.transpileModule(sources[i] as string, {
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
         fileName: `${name}.ts`,
       });
-      const js = outputText.replace(/require\("\.\/([a-z-]+)\.js"\)/g, 'require("./$1.cjs")');
+      // Every file lands in one folder: `./x.js` and `../domain/…/x.js` both become `./x.cjs`.
+      const js = outputText.replace(/require\("\.\.?\/(?:[a-z-]+\/)*([a-z-]+)\.js"\)/g, 'require("./$1.cjs")');
       // Write then rename, so a concurrent test process never loads a half-written file.
       const target = join(dir, `${name}.cjs`);
       writeFileSync(`${target}.${process.pid}.tmp`, js);

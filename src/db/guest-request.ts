@@ -1,0 +1,60 @@
+import type { RlsContext } from '../auth/index.js';
+import { DatabaseError, type Database, type QueryOptions } from './database.js';
+
+/*
+ * A guest's db_query request, from its bytes to the answer it reads (DESIGN §4.2). Here rather
+ * than beside the other host functions because two threads answer it: the main thread (the
+ * db_query host function) and the PGlite thread, which serves sandbox workers directly.
+ */
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeRequest(request: Uint8Array): string | null {
+  try {
+    return decoder.decode(request);
+  } catch {
+    return null;
+  }
+}
+
+export function parseJsonObject(request: Uint8Array): Record<string, unknown> | null {
+  const text = decodeRequest(request);
+  if (text === null) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A refusal the guest can read and recover from; a trap after it makes the invocation a HostFunctionError. */
+export function errorResponse(message: string, code?: string): string {
+  return JSON.stringify({ error: code === undefined ? { message } : { message, code } });
+}
+
+export interface GuestAnswer {
+  /** `{"rows":[…],"rowCount":n}` or `{"error":{"message","code"}}`. */
+  readonly answer: string;
+  /** Set when the statement failed (the answer is its refusal); never carries the parameters. */
+  readonly failure?: DatabaseError;
+}
+
+/**
+ * `{"sql","params":[]}` → one statement in its own transaction as the caller's role and claims,
+ * parameters bound. A malformed request or a failed statement is an answer, not a throw.
+ */
+export async function answerGuestQuery(query: Database['query'], request: Uint8Array, rls: RlsContext, options: QueryOptions): Promise<GuestAnswer> {
+  const json = parseJsonObject(request);
+  if (json === null || typeof json['sql'] !== 'string') {
+    return { answer: errorResponse('db_query expects a JSON object {"sql": "...", "params": [...]}', '22023') };
+  }
+  const params = json['params'] ?? [];
+  if (!Array.isArray(params)) return { answer: errorResponse('"params" must be an array', '22023') };
+  try {
+    return { answer: JSON.stringify(await query(json['sql'], params, rls, options)) };
+  } catch (error) {
+    const failure = error instanceof DatabaseError ? error : new DatabaseError((error as Error).message, undefined);
+    return { answer: errorResponse(failure.message, failure.code), failure };
+  }
+}
