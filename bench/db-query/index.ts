@@ -10,7 +10,10 @@
  * Those are means per invocation, so every slow call counts; the host function is also timed on
  * entry and exit, which gives the bridge call by call (answer → the guest's next request).
  *
+ * Then isolation.ts: another function's latency while one runs slow statements, per PGlite mode.
+ *
  *   bash scripts/run-bench.sh db-query          BENCH_ROUNDS=60 BENCH_CALLS=100 to change the run
+ *                                               BENCH_PGLITE=thread|main one PGlite mode; BENCH_ISOLATION=0 none
  */
 import { randomUUID } from 'node:crypto';
 import type { RlsContext } from '../../src/auth/index.js';
@@ -21,6 +24,7 @@ import { silentLogger } from '../../src/observability/index.js';
 import { createHostFunctions } from '../../src/wasm/host/index.js';
 import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
 import { bumpAllocator } from '../../test/fixtures/wasm/wat-parts.js';
+import { measureIsolation } from './isolation.js';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 60);
 const calls = Number(process.env['BENCH_CALLS'] ?? 100);
@@ -225,6 +229,8 @@ for (const pgliteThread of [true, false]) {
   await measure(pglite, pgliteThread ? 'PGlite (its own thread; guests ask it directly)' : 'PGlite (on the main thread)', pgliteUnprepared, false);
   await Promise.all([pglite.close(), pgliteUnprepared.close()]);
 }
+
+if (process.env['BENCH_ISOLATION'] !== '0') await measureIsolation(await watToWasm(loopWat, 'db-query-loop.wat'));
 
 let postgres: Database | undefined;
 let postgresUnprepared: Database | undefined;

@@ -20,7 +20,6 @@ export interface ThreadDriver extends Driver {
  */
 const REPLY_SPIN_MS = 1;
 const MAX_HOLD_MS = 2;
-const SYNC_WAIT_MS = 2;
 const REPLY_HISTORY = 16;
 const SPIN_MISSES_TO_STOP = 2;
 const SPIN_RETRY_EVERY = 16;
@@ -120,9 +119,6 @@ export async function openPgliteThreadDriver(options: { dataDir?: string; prepar
       while (Atomics.load(cells, Cell.DONE) !== posted && performance.now() < until);
       spinMisses = Atomics.load(cells, Cell.DONE) === posted ? 0 : spinMisses + 1;
     }
-    // Not yet: sleep on the channel itself a little longer. Its wake-up is a futex's, where the
-    // event loop's (waitAsync) took 0.6-0.7 ms here; the loop stays held at most SYNC_WAIT_MS more.
-    if (Atomics.load(cells, Cell.DONE) !== posted && mayHoldLoop()) Atomics.wait(cells, Cell.DONE, posted - 1, SYNC_WAIT_MS);
     if (Atomics.load(cells, Cell.DONE) === posted) {
       replyTimes[replies++ % REPLY_HISTORY] = performance.now() - postedAt;
       // Answered within the spin: resolve at once, unless the loop has not turned for a while.
