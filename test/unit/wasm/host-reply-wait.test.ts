@@ -61,6 +61,27 @@ describe('host-call reply wait (the worker side)', () => {
     Atomics.store(ctrl, Slot.HOST_SPIN, 0);
     assert.ok(call(waiter, env, 2) >= 2);
   });
+
+  it('keeps waiting through a notify that brings no reply (a late one from the previous reply), on any cell', { timeout: 30_000 }, async () => {
+    const cells = new Int32Array(new SharedArrayBuffer(16));
+    // A second thread notifies the cell at once without moving it, then moves it 150 ms later.
+    const notifier = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       const cells = new Int32Array(workerData);
+       Atomics.notify(cells, 1);
+       setTimeout(() => Atomics.notify(cells, 1), 50);
+       setTimeout(() => { Atomics.store(cells, 1, 7); Atomics.notify(cells, 1); }, 150);`,
+      { eval: true, workerData: cells.buffer },
+    );
+    try {
+      const started = performance.now();
+      new ReplyWaiter(ctrl, 0).await(0, 0, started, cells, 1);
+      assert.equal(Atomics.load(cells, 1), 7, 'returned only once the cell moved');
+      assert.ok(performance.now() - started >= 100, 'not on the notifies before it');
+    } finally {
+      await notifier.terminate();
+    }
+  });
 });
 
 describe('isErrorAnswer', () => {
