@@ -17,10 +17,17 @@ const roles: Record<DatabaseRole, string> = { anon: 'anon', authenticated: 'auth
 
 /** The claims the SQL helpers read: the JWT payload, with role and sub as the context says. */
 export function claimsJson(rls: RlsContext): string {
-  const claims: Record<string, unknown> = { ...rls.claims, role: rls.role };
-  if (rls.sub !== null) claims['sub'] = rls.sub;
-  return JSON.stringify(claims);
+  let json = claimsOf.get(rls);
+  if (json === undefined) {
+    const claims: Record<string, unknown> = { ...rls.claims, role: rls.role };
+    if (rls.sub !== null) claims['sub'] = rls.sub;
+    json = JSON.stringify(claims);
+    claimsOf.set(rls, json);
+  }
+  return json;
 }
+/** An invocation passes one RlsContext to all its statements: its claims are serialized once. */
+const claimsOf = new WeakMap<RlsContext, string>();
 
 export function toDatabaseError(error: unknown): DatabaseError {
   if (error instanceof DatabaseError) return error;

@@ -72,8 +72,19 @@ function requestBytes(channel: Channel): { request: Uint8Array; session: string 
   return { request: data.subarray(0, length), session: Buffer.from(data.buffer, data.byteOffset + length, sessionLength).toString('utf8') };
 }
 
+/** The last session seen and its context: an invocation's statements all carry the same one. */
+let lastSession = '';
+let lastContext: RlsContext | undefined;
+
 /** "role\nclaims JSON", as the sandbox worker writes it from the job. */
 function sessionContext(session: string): RlsContext {
+  if (session === lastSession && lastContext !== undefined) return lastContext;
+  lastSession = session;
+  lastContext = parseSession(session);
+  return lastContext;
+}
+
+function parseSession(session: string): RlsContext {
   const at = session.indexOf('\n');
   const claims = JSON.parse(session.slice(at + 1)) as Record<string, unknown>;
   const sub = claims['sub'];

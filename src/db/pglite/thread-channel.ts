@@ -142,17 +142,16 @@ export class GuestDatabaseClient {
   /** The guest's request bytes → the answer bytes (`{"rows":…}` or `{"error":…}`); throws when the thread is gone. */
   query(request: Uint8Array, session: string, triggerDepth: number, deadline: number, wait: ReplyWait): Uint8Array {
     const { cells, wide, data } = this.views;
-    const sessionBytes = this.encoder.encode(session);
-    if (request.length + sessionBytes.length <= CHANNEL_DATA_BYTES) {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    if (request.length + session.length * 3 <= CHANNEL_DATA_BYTES) {
       data.set(request, 0);
-      data.set(sessionBytes, request.length);
+      cells[Cell.SESSION_LEN] = this.encoder.encodeInto(session, data.subarray(request.length)).written;
       cells[Cell.LEN] = request.length;
     } else {
       this.link.port.postMessage({ request: request.slice(), session });
       cells[Cell.LEN] = LEN_IN_PORT;
     }
     cells[Cell.OP] = Op.GUEST;
-    cells[Cell.SESSION_LEN] = sessionBytes.length;
     cells[Cell.TRIGGER_DEPTH] = triggerDepth;
     cells[Cell.ABORTED] = 0;
     wide[Wide.DEADLINE] = deadline;

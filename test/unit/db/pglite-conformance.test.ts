@@ -12,6 +12,15 @@ databaseSuite('pglite', {
   openEventLog: openTempEmbeddedLog,
 });
 
+// AEROFN_PGLITE_THREAD=false: PGlite on the main thread, as before it had a thread of its own.
+databaseSuite('pglite on the main thread', {
+  async open() {
+    const db = await openDatabase({ config: { database: { url: undefined, poolSize: 1, pgliteThread: false } }, dataDir: '', inMemory: true, logger: silentLogger() });
+    return { db, dispose: () => db.close() };
+  },
+  openEventLog: openTempEmbeddedLog,
+});
+
 preparedStatementsSuite('pglite', {
   async open(capacity) {
     const db = await openDatabase({ config: { database: { url: undefined, poolSize: 1, preparedStatements: capacity } }, dataDir: '', inMemory: true, logger: silentLogger() });
