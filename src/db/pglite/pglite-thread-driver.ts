@@ -4,25 +4,11 @@ import { DatabaseError, type QueryResult, type SqlExecutor } from '../database.j
 import type { Driver } from '../driver.js';
 import { abandon, Bell, BELL_BYTES, Cell, CHANNEL_BYTES, CHANNEL_DATA_BYTES, channelViews, LEN_IN_PORT, Op, ReplyStatus, ring, type ChannelViews, type GuestChannels } from './thread-channel.js';
 import type { ThreadCall, ThreadControl, ThreadInit, ThreadReply } from './thread-messages.js';
+import { MainReplyWait } from './main-reply-wait.js';
 
 export interface ThreadDriver extends Driver {
   readonly guestChannels: GuestChannels;
 }
-
-/**
- * How the main thread waits for a reply: it spins for about a quick statement's time (a wake-up
- * from the event loop costs 50-130 µs on this VM) — twice the shortest of the last REPLY_HISTORY
- * replies, at most REPLY_SPIN_MS — then waits on the event loop. A slow statement holds the loop
- * no longer than that (on the main thread PGlite held it for the whole statement), and after
- * MAX_HOLD_MS of replies in a row the loop turns once before the next one. A spin that missed
- * most likely shared its core with the PGlite thread and held it up: after SPIN_MISSES_TO_STOP
- * misses in a row the main thread stops spinning, trying again every SPIN_RETRY_EVERY requests.
- */
-const REPLY_SPIN_MS = 1;
-const MAX_HOLD_MS = 2;
-const REPLY_HISTORY = 16;
-const SPIN_MISSES_TO_STOP = 2;
-const SPIN_RETRY_EVERY = 16;
 
 /**
  * Built, the thread is plain JavaScript. From source (tests under tsx) it is loaded through tsx's
@@ -60,7 +46,6 @@ export async function openPgliteThreadDriver(options: { dataDir?: string; prepar
   const { port1, port2 } = new MessageChannel();
   const worker = startThread({ bell: bellBuffer, channel, port: port2, options });
   let gone: Error | undefined;
-  let wakeOnExit: (() => void) | undefined;
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (message: { type: string; message?: string }) => {
       if (message.type === 'ready') resolve();
@@ -75,6 +60,7 @@ export async function openPgliteThreadDriver(options: { dataDir?: string; prepar
   worker.on('message', (message: { type: string; message?: string }) => {
     if (message.type === 'failed') gone ??= new DatabaseError(`the PGlite thread failed: ${message.message ?? 'unknown error'}`, undefined);
   });
+  const replies = new MainReplyWait(views.cells, () => gone);
   const openChannels = new Map<number, Int32Array>();
   worker.once('exit', () => {
     gone ??= new DatabaseError('the PGlite thread has stopped', undefined);
@@ -82,57 +68,9 @@ export async function openPgliteThreadDriver(options: { dataDir?: string; prepar
     Atomics.store(bell, Bell.CLOSED, 1);
     abandon(views.cells);
     for (const cells of openChannels.values()) abandon(cells);
-    wakeOnExit?.();
+    replies.wake();
   });
   worker.unref();
-
-  let heldSince = performance.now();
-  let turnPending = false;
-  const mayHoldLoop = (): boolean => {
-    if (!turnPending) {
-      turnPending = true;
-      heldSince = performance.now();
-      setImmediate(() => {
-        turnPending = false;
-      });
-    }
-    return performance.now() - heldSince < MAX_HOLD_MS;
-  };
-
-  const replyTimes = new Float64Array(REPLY_HISTORY);
-  let replies = 0;
-  let spinMisses = 0;
-  let sinceSpin = 0;
-  const spinBudget = (): number => {
-    if (spinMisses >= SPIN_MISSES_TO_STOP && ++sinceSpin < SPIN_RETRY_EVERY) return 0;
-    sinceSpin = 0;
-    if (replies < 4) return REPLY_SPIN_MS;
-    let shortest = Infinity;
-    for (let i = 0; i < Math.min(replies, REPLY_HISTORY); i++) shortest = Math.min(shortest, replyTimes[i] as number);
-    return Math.min(REPLY_SPIN_MS, 2 * shortest);
-  };
-  const waitReply = async (posted: number, postedAt: number): Promise<void> => {
-    const { cells } = views;
-    const budget = spinBudget();
-    if (budget > 0) {
-      const until = postedAt + budget;
-      while (Atomics.load(cells, Cell.DONE) !== posted && performance.now() < until);
-      spinMisses = Atomics.load(cells, Cell.DONE) === posted ? 0 : spinMisses + 1;
-    }
-    if (Atomics.load(cells, Cell.DONE) === posted) {
-      replyTimes[replies++ % REPLY_HISTORY] = performance.now() - postedAt;
-      // Answered within the spin: resolve at once, unless the loop has not turned for a while.
-      if (!mayHoldLoop()) await new Promise((resolve) => setImmediate(resolve));
-      return;
-    }
-    while (Atomics.load(cells, Cell.DONE) !== posted) {
-      if (gone !== undefined) throw gone;
-      const waiting = Atomics.waitAsync(cells, Cell.DONE, posted - 1);
-      if (!waiting.async) continue;
-      await Promise.race([waiting.value, new Promise<void>((resolve) => (wakeOnExit = resolve))]);
-    }
-    replyTimes[replies++ % REPLY_HISTORY] = performance.now() - postedAt;
-  };
 
   const wire = new Serial();
   /** One request on the main channel, one at a time. */
@@ -155,11 +93,12 @@ export async function openPgliteThreadDriver(options: { dataDir?: string; prepar
       worker.ref();
       try {
         const postedAt = performance.now();
-        await waitReply(ring(bell, cells), postedAt);
+        await replies.until(ring(bell, cells), postedAt);
       } finally {
         worker.unref();
         abortable?.removeEventListener('abort', onAbort);
       }
+      if (cells[Cell.STATUS] === ReplyStatus.ABANDONED) throw gone ?? new DatabaseError('the PGlite thread has stopped', undefined);
       const length = cells[Cell.LEN] as number;
       const answer = length === LEN_IN_PORT ? (receiveMessageOnPort(port1)?.message as { answer: Uint8Array }).answer : data.subarray(0, length);
       const result = deserialize(answer) as ThreadReply;
