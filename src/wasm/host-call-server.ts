@@ -1,3 +1,4 @@
+import { LoopHold } from '../event-loop/index.js';
 import type { HostCallContext, HostFunctions } from './host-function.js';
 import { runHostCall, writeHostReply, type ServedHostCall } from './host-call-bridge.js';
 import { hostCallNames, LEN_IN_PORT, QUEUE_DEPTH, Slot, SLOT_DATA_BYTES, type ChannelViews, type HostCallName } from './sandbox-protocol.js';
@@ -52,10 +53,9 @@ const SPIN_RETRY_EVERY = 16;
  */
 export class HostCallServer {
   serving = false;
-  private heldSince = 0;
   private spinMisses = 0;
   private repliesSinceSpin = 0;
-  private turnPending = false;
+  private readonly loop = new LoopHold(MAX_HOLD_MS);
 
   constructor(
     private readonly views: ChannelViews,
@@ -158,15 +158,7 @@ export class HostCallServer {
     return spin;
   }
 
-  /** True while the event loop turned less than MAX_HOLD_MS ago (a setImmediate tells when it does). */
   private mayHoldLoop(): boolean {
-    if (!this.turnPending) {
-      this.turnPending = true;
-      this.heldSince = performance.now();
-      setImmediate(() => {
-        this.turnPending = false;
-      });
-    }
-    return performance.now() - this.heldSince < MAX_HOLD_MS;
+    return this.loop.mayHold();
   }
 }

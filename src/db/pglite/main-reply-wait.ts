@@ -1,3 +1,4 @@
+import { LoopHold } from '../../event-loop/index.js';
 import { Cell } from './thread-channel.js';
 
 /**
@@ -21,8 +22,7 @@ export class MainReplyWait {
   private replies = 0;
   private spinMisses = 0;
   private sinceSpin = 0;
-  private heldSince = performance.now();
-  private turnPending = false;
+  private readonly loop = new LoopHold(MAX_HOLD_MS);
   private wakeOnExit: (() => void) | undefined;
 
   constructor(
@@ -47,7 +47,7 @@ export class MainReplyWait {
     if (Atomics.load(cells, Cell.DONE) === posted) {
       this.replyTimes[this.replies++ % REPLY_HISTORY] = performance.now() - postedAt;
       // Answered within the spin: resolve at once, unless the loop has not turned for a while.
-      if (!this.mayHoldLoop()) await new Promise((resolve) => setImmediate(resolve));
+      if (!this.loop.mayHold()) await new Promise((resolve) => setImmediate(resolve));
       return;
     }
     while (Atomics.load(cells, Cell.DONE) !== posted) {
@@ -67,17 +67,5 @@ export class MainReplyWait {
     let shortest = Infinity;
     for (let i = 0; i < Math.min(this.replies, REPLY_HISTORY); i++) shortest = Math.min(shortest, this.replyTimes[i] as number);
     return Math.min(REPLY_SPIN_MS, 2 * shortest);
-  }
-
-  /** True while the event loop turned less than MAX_HOLD_MS ago (a setImmediate tells when it does). */
-  private mayHoldLoop(): boolean {
-    if (!this.turnPending) {
-      this.turnPending = true;
-      this.heldSince = performance.now();
-      setImmediate(() => {
-        this.turnPending = false;
-      });
-    }
-    return performance.now() - this.heldSince < MAX_HOLD_MS;
   }
 }
