@@ -110,11 +110,17 @@ async function serveGuest(channel: Channel, guestQuery: ReturnType<typeof rlsQue
   }
 }
 
-function readCall(channel: Channel): ThreadCall {
+/** The main thread's request, or why it cannot be read (answered as an error; the thread goes on). */
+function readCall(channel: Channel): ThreadCall | Error {
   const { cells, data } = channel.views;
   const length = cells[Cell.LEN] as number;
-  if (length === LEN_IN_PORT) return (receiveMessageOnPort(channel.port)?.message as { call: ThreadCall }).call;
-  return deserialize(data.subarray(0, length)) as ThreadCall;
+  try {
+    if (length !== LEN_IN_PORT) return deserialize(data.subarray(0, length)) as ThreadCall;
+    const message = receiveMessageOnPort(channel.port)?.message as { call?: ThreadCall } | undefined;
+    return message?.call ?? new Error('the request was not on the channel port');
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 const send = (channel: Channel, result: ThreadReply): void => reply(channel, result.ok ? ReplyStatus.OK : ReplyStatus.ERROR, serialize(result));
@@ -127,6 +133,10 @@ async function nextOn(channel: Channel): Promise<void> {
 
 async function serveCall(channel: Channel, driver: Driver): Promise<'close' | undefined> {
   const call = readCall(channel);
+  if (call instanceof Error) {
+    send(channel, errorReply(call));
+    return undefined;
+  }
   try {
     switch (call.kind) {
       case 'query':
@@ -173,6 +183,10 @@ async function serveTransaction(channel: Channel, driver: Driver): Promise<void>
       for (;;) {
         await nextOn(channel);
         const call = readCall(channel);
+        if (call instanceof Error) {
+          send(channel, errorReply(call));
+          continue;
+        }
         if (call.kind === 'commit') return;
         if (call.kind === 'rollback') throw new RollBack();
         if (call.kind !== 'tx-query') {
