@@ -13,7 +13,7 @@
  * Then isolation.ts: another function's latency while one runs slow statements, per PGlite mode.
  *
  *   bash scripts/run-bench.sh db-query          BENCH_ROUNDS=60 BENCH_CALLS=100 to change the run
- *                                               BENCH_PGLITE=thread|main one PGlite mode; BENCH_ISOLATION=0 none
+ *                                               BENCH_PGLITE=thread, main or main,thread (the order); BENCH_ISOLATION=0 none
  */
 import { randomUUID } from 'node:crypto';
 import type { RlsContext } from '../../src/auth/index.js';
@@ -218,10 +218,10 @@ async function measure(db: Database, label: string, unprepared: Database, shares
 }
 
 // PGlite as `serve` runs it (on a thread of its own, guests' db_query straight to it), then on the
-// main thread (AEROFN_PGLITE_THREAD=false), side by side. BENCH_PGLITE=thread|main runs one.
-for (const pgliteThread of [true, false]) {
-  const only = process.env['BENCH_PGLITE'];
-  if (only !== undefined && only !== (pgliteThread ? 'thread' : 'main')) continue;
+// main thread (AEROFN_PGLITE_THREAD=false), side by side. BENCH_PGLITE=thread or =main runs one.
+// BENCH_PGLITE=main,thread measures the main thread first (drift within a run favours neither).
+const pgliteModes = (process.env['BENCH_PGLITE'] ?? 'thread,main').split(',');
+for (const pgliteThread of pgliteModes.map((mode) => mode === 'thread')) {
   const open = (preparedStatements?: number): Promise<Database> =>
     openDatabase({ config: { database: { url: undefined, poolSize: 1, pgliteThread, ...(preparedStatements === undefined ? {} : { preparedStatements }) } }, dataDir: '', inMemory: true, logger: silentLogger() });
   const pglite = await open();
