@@ -196,6 +196,11 @@ function hostCall(name: HostCallName, ptr: number, len: number): bigint {
     // A view, not a copy: toGuest copies it into the guest before the slot is written again.
     answer = data.subarray(base, base + length);
   }
+  return answered(name, answer);
+}
+
+/** Hands a host call's answer to the guest. */
+function answered(name: HostCallName, answer: Uint8Array): bigint {
   // A refusal ({"error":…}) is an answer the guest may handle; it only explains a trap that follows.
   current.hostFailure = isErrorAnswer(answer) ? `${name} answered ${Buffer.from(answer.subarray(0, 300)).toString('utf8')}` : undefined;
   return toGuest(answer);
@@ -217,8 +222,7 @@ function directDbQuery(request: Uint8Array, seq: number): bigint {
   }
   const durationMs = performance.now() - started;
   record({ seq, fn: 'db_query', request: requestText, response: Buffer.from(answer.buffer, answer.byteOffset, answer.length).toString('utf8'), startedAt, durationMs });
-  current.hostFailure = isErrorAnswer(answer) ? `db_query answered ${Buffer.from(answer.subarray(0, 300)).toString('utf8')}` : undefined;
-  return toGuest(answer);
+  return answered('db_query', answer);
 }
 
 const sandboxImports: { memory: WebAssembly.Memory | number } = { memory: 0 };
