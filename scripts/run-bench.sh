@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then mapfile -t names < <(find bench -mindepth 2 -maxdepth 2 -name index.ts -printf '%h\n' | xargs -n1 basename | sort); fi
+node_flags=$(sed -n '1s|^#!/usr/bin/env -S node||p' bin/aerofn.js)
 for name in "${names[@]}"; do
   echo "=== bench/$name ==="
   # bench/api drives gRPC with ghz (Go, from the Go module proxy); without Go it skips those rows.
   if [ "$name" = api ]; then bash scripts/install-ghz.sh || true; fi
-  node --import tsx --import ./bench/use-compiled.mjs --expose-gc "bench/$name/index.ts"
+  # The product's Node flags, from the shebang of the command that starts it (bin/aerofn.js).
+  node $node_flags --import tsx --import ./bench/use-compiled.mjs --expose-gc "bench/$name/index.ts"
 done

@@ -12,7 +12,8 @@ export AEROFN_INIT_SQL="${AEROFN_INIT_SQL:-sdk/assemblyscript/examples/notes/sch
 export AEROFN_LOG_LEVEL="${AEROFN_LOG_LEVEL:-info}"
 http="http://127.0.0.1:${AEROFN_HTTP_PORT}"
 grpc="127.0.0.1:${AEROFN_GRPC_PORT}"
-aerofn=(node bin/aerofn.js)
+# Through its shebang, so the service starts with the Node flags the installed command has.
+aerofn=(bin/aerofn.js)
 
 if [ ! -f dist/main.js ]; then
   echo "run-dev: dist/ is missing; run \`make run\` (it builds first) or \`make build\`." >&2

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics, createInvocationMetrics, registerDroppedRecordsMetric, registerPipelineMetrics } from '../../src/api/index.js';
@@ -44,6 +45,15 @@ describe('helm chart aerodb-functions', () => {
     assert.ok(variables.includes('AEROFN_WORKERS') && variables.includes('AEROFN_JWT_SECRET'), variables.join(' '));
     for (const variable of variables) assert.ok(knownVariables.has(variable), `the chart sets ${variable}, which the service does not read`);
     assert.doesNotMatch(out, /kind: (ServiceMonitor|PrometheusRule)/);
+  });
+
+  it('starts Node with the flags of the aerofn command (NODE_OPTIONS = the shebang of bin/aerofn.js)', () => {
+    const shebang = readFileSync(`${root}bin/aerofn.js`, 'utf8').split('\n')[0]!;
+    const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1];
+    assert.ok(flags !== undefined && flags.includes('--max-semi-space-size='), shebang);
+    const nodeOptions = (out: string): string | undefined => /- name: NODE_OPTIONS\n\s+value: "([^"]*)"/.exec(out)?.[1];
+    assert.equal(nodeOptions(helm('template', 'aerofn', chart)), flags);
+    assert.equal(nodeOptions(helm('template', 'aerofn', chart, '--set', 'nodeOptions=')), undefined, 'empty: Node\'s defaults');
   });
 
   it('renders the ServiceMonitor and alert rules on the metrics the service exports when asked', async () => {
