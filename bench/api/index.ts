@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,8 +49,12 @@ const rows = new Set((process.env['BENCH_ROWS'] ?? 'rest,ghz,ghz-jwt,grpc-js,flo
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const payload = JSON.stringify({ message: 'hello', n: 42 });
 
-/** BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) adds node flags to the server, to profile it. */
-const serverNodeFlags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+/**
+ * The server's node flags: the product's own (the shebang of bin/aerofn.js, which `aerofn serve`
+ * starts with), then BENCH_SERVER_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, to profile it).
+ */
+const productNodeFlags = (/^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync('bin/aerofn.js', 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ');
+const serverNodeFlags = [...productNodeFlags, ...(process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ')].filter((flag) => flag !== '');
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; http: string; grpc: string }> {
   // The compiled server, as `aerofn serve` runs it (scripts/run-bench.sh checked dist/ is fresh).
