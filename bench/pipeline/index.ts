@@ -7,6 +7,7 @@
  *
  *   bash scripts/run-bench.sh pipeline        (Kafka from AEROFN_TEST_KAFKA_BROKERS, default 127.0.0.1:9092)
  *   BENCH_EVENTS=20000 …                      (smaller run)
+ *   BENCH_ROUNDS=1 BENCH_WARMUP=0 …           (one floor/pipeline pair per log instead of a warm-up and three)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,9 @@ const total = Number(process.env['BENCH_EVENTS'] ?? 100_000);
 const latencyEvents = Number(process.env['BENCH_LATENCY_EVENTS'] ?? 5000);
 const latencyRate = Number(process.env['BENCH_LATENCY_RATE'] ?? 2000);
 const partitions = 3;
+/** Floor-then-pipeline pairs per log (BENCH_ROUNDS, default 3), after BENCH_WARMUP pairs not counted (default 1). */
+const rounds = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
+const warmups = Math.max(0, Number(process.env['BENCH_WARMUP'] ?? 1));
 const brokers = (process.env['AEROFN_TEST_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const run = `${process.pid}-${Date.now()}`;
 const event = (n: number): AppendRecord => ({ key: `bench:${n % 1000}`, value: JSON.stringify({ table: 'bench', op: 'INSERT', row: { id: n % 1000, n }, commitTs: Date.now() }) });
@@ -165,10 +169,10 @@ async function measureInvokerAlone(invoker: Pick<Invoker, 'invoke'>, count: numb
 const printCeiling = (ceiling: number, pipeline: Result): void =>
   console.log(`  invoker alone (64 concurrent invoke, no log) ${Math.round(ceiling).toLocaleString('en-US').padStart(9)} calls/s   → pipeline (real sandbox) = ${(pipeline.eventsPerSec / ceiling).toFixed(2)} of the invoker alone`);
 
-async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoker, 'invoke'>, functions: ReturnType<typeof createInMemoryFunctions>): Promise<Result> {
+async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoker, 'invoke'>, functions: ReturnType<typeof createInMemoryFunctions>, tag: string): Promise<Result> {
   const slug = name.replace(/[^a-z]+/g, '-');
-  const prefix = `bench-${slug}-${run}.`;
-  const group = `bench-${run}-${slug}`;
+  const prefix = `bench-${slug}-${tag}.`;
+  const group = `bench-${tag}-${slug}`;
   const changes = `${prefix}aerodb.changes`;
   await log.ensureTopic({ name: changes, partitions });
   await fill(log, changes, total);
@@ -199,13 +203,13 @@ async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoke
 }
 
 /** Raw (stock) kafkajs: consume a batch, produce it to the output topic, commit — nothing else. */
-async function measureKafkaPassthrough(log: EventLog): Promise<Result> {
-  const input = `bench-raw-${run}.in`;
-  const output = `bench-raw-${run}.out`;
+async function measureKafkaPassthrough(log: EventLog, tag: string): Promise<Result> {
+  const input = `bench-raw-${tag}.in`;
+  const output = `bench-raw-${tag}.out`;
   await log.ensureTopic({ name: input, partitions });
   await log.ensureTopic({ name: output, partitions: 1 });
   await fill(log, input, total);
-  const kafka = new Kafka({ clientId: `bench-raw-${run}`, brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: `bench-raw-${tag}`, brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const group = `bench-raw-${run}`;
   const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 50 });
@@ -227,13 +231,13 @@ async function measureKafkaPassthrough(log: EventLog): Promise<Result> {
 }
 
 /** Raw EventLog on the embedded log: subscribe, append the batch to the output, commit. */
-async function measureEmbeddedPassthrough(log: EventLog): Promise<Result> {
-  const input = `bench-raw-${run}.in`;
-  const output = `bench-raw-${run}.out`;
+async function measureEmbeddedPassthrough(log: EventLog, tag: string): Promise<Result> {
+  const input = `bench-raw-${tag}.in`;
+  const output = `bench-raw-${tag}.out`;
   await log.ensureTopic({ name: input, partitions });
   await log.ensureTopic({ name: output, partitions: 1 });
   await fill(log, input, total);
-  const group = `bench-raw-${run}`;
+  const group = `bench-raw-${tag}`;
   const subscription = await log.subscribe({
     groupId: group, topics: [input], start: 'earliest',
     eachBatch: async (batch) => {
@@ -262,25 +266,53 @@ async function timePassthrough(log: EventLog, topics: { input: string; output: s
   return { name, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
-function print(rows: Result[], floor: Result, pipeline: Result): void {
+function print(rows: Result[], note: string): void {
+  console.log(`  (${note}; the in-process row is one run)`);
   for (const r of rows) console.log(`  ${r.name.padEnd(44)} ${Math.round(r.eventsPerSec).toLocaleString('en-US').padStart(9)} events/s   p50 ${r.p50.toFixed(0).padStart(5)} ms   p99 ${r.p99.toFixed(0).padStart(5)} ms`);
-  console.log(`  ratio pipeline/floor: throughput ${(pipeline.eventsPerSec / floor.eventsPerSec).toFixed(2)}, p99 ${(pipeline.p99 / floor.p99).toFixed(2)}`);
 }
 
 const functions = createInMemoryFunctions();
 const invoker = createInvoker({ functions, config: loadConfig({}).sandbox, logger: silentLogger() });
 await invoker.ready();
 await functions.deploy('noop', await watToWasm(noopWat), { triggers: [{ type: 'database', table: 'bench', operations: ['INSERT'] }] });
-console.log(`${total.toLocaleString('en-US')} events (${partitions} partitions), latency at ${latencyRate}/s over ${latencyEvents} events, ${loadConfig({}).sandbox.workers} sandbox workers`);
+console.log(`${total.toLocaleString('en-US')} events (${partitions} partitions), ${rounds} floor/pipeline pairs per log after ${warmups} warm-up pair(s), latency at ${latencyRate}/s over ${latencyEvents} events, ${loadConfig({}).sandbox.workers} sandbox workers`);
 
-/** One log's phases, side by side: its floor, the pipeline with the sandbox and without it, and the invoker alone. */
-async function measureAll<L extends EventLog>(name: string, title: string, log: L, passthrough: (log: L) => Promise<Result>): Promise<void> {
-  const floor = await passthrough(log);
-  const pipeline = await measurePipeline(name, log, invoker, functions);
-  const bare = await measurePipeline(`${name}, in-process invoker`, log, inProcessInvoker(), functions);
-  const ceiling = await measureInvokerAlone(invoker, total);
+/** The median of each column over rounds (throughput and both latencies on their own). */
+function medianOf(results: readonly Result[]): Result {
+  const median = (values: number[]): number => percentile(values, 50);
+  return { name: results[0]!.name, eventsPerSec: median(results.map((r) => r.eventsPerSec)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) };
+}
+
+/**
+ * One log's phases, side by side. The floor and the pipeline run in `rounds` pairs, one right
+ * after the other: the machine's speed drifts by tens of per cent within minutes, and a pair
+ * sees the same phase of it, where one floor measured minutes before all of the pipeline's rows
+ * may not. The rows print the medians; the ratio is the median of the pairs' ratios. Then the
+ * pipeline without the sandbox and the invoker alone, once each. The first `warmups` pairs are
+ * run and printed but not counted: a running instance has its code compiled by V8's optimizing
+ * tier and its heap grown, a fresh process has neither (in the first runs of three pairs, the
+ * first pair was the slowest of both logs' pipelines).
+ */
+async function measureAll<L extends EventLog>(name: string, title: string, log: L, passthrough: (log: L, tag: string) => Promise<Result>): Promise<void> {
   console.log(title);
-  print([floor, pipeline, bare], floor, pipeline);
+  const floors: Result[] = [];
+  const pipelines: Result[] = [];
+  for (let round = 1 - warmups; round <= rounds; round++) {
+    const floor = await passthrough(log, `${run}-${round + warmups}`);
+    const pipeline = await measurePipeline(name, log, invoker, functions, `${run}-${round + warmups}`);
+    if (round >= 1) {
+      floors.push(floor);
+      pipelines.push(pipeline);
+    }
+    console.log(`  ${round >= 1 ? `round ${round}/${rounds}` : 'warm-up (not counted)'}: floor ${Math.round(floor.eventsPerSec).toLocaleString('en-US')} events/s, pipeline ${Math.round(pipeline.eventsPerSec).toLocaleString('en-US')} events/s, ratio ${(pipeline.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
+  }
+  const bare = await measurePipeline(`${name}, in-process invoker`, log, inProcessInvoker(), functions, `${run}-bare`);
+  const ceiling = await measureInvokerAlone(invoker, total);
+  const floor = medianOf(floors);
+  const pipeline = medianOf(pipelines);
+  const ratios = pipelines.map((p, i) => p.eventsPerSec / floors[i]!.eventsPerSec);
+  print([floor, pipeline, bare], rounds > 1 ? `median of ${rounds} pairs` : 'one pair');
+  console.log(`  ratio pipeline/floor: throughput ${percentile(ratios, 50).toFixed(2)} (pairs: ${ratios.map((r) => r.toFixed(2)).join(', ')}), p99 ${(pipeline.p99 / floor.p99).toFixed(2)}`);
   printCeiling(ceiling, pipeline);
   console.log(`  ratio pipeline without sandbox/floor: throughput ${(bare.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
 }
