@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { frameCrc32 as crc32 } from './frame-crc.js';
 import type { Headers, LogRecord } from '../event-log.js';
 
 /**

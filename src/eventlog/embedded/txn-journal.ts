@@ -1,6 +1,6 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { frameCrc32 as crc32 } from './frame-crc.js';
 import type { TopicPartitionOffset } from '../event-log.js';
 import type { EncodedFrame } from './partition-log.js';
 import { checkFrame, frameKey } from './record-format.js';
