@@ -9,6 +9,7 @@ export type {
   TriggerType,
 } from './invoker-types.js';
 export { createInvoker } from './invoker.js';
+export { invocationRecordJson } from './record-json.js';
 export type { InvokerOptions, SandboxInvoker } from './invoker.js';
 export { createInMemoryFunctions } from './in-memory-functions.js';
 export type { DeployOptions, InMemoryFunctions } from './in-memory-functions.js';

@@ -1,5 +1,6 @@
 import type { AppendRecord, EventLog, TopicPartitionOffset } from '../eventlog/index.js';
 import type { DeliveryMode } from '../config/index.js';
+import { invocationRecordJson } from '../invoker/index.js';
 import type { Logger } from '../observability/index.js';
 import type { FunctionMetricsSnapshot } from './function-metrics.js';
 import type { StageStats } from './stage-stats.js';
@@ -73,7 +74,7 @@ export class SinkWriter {
     const deadLetters: AppendRecord[] = [];
     for (const completion of completions) {
       for (const record of completion.invocations) {
-        invocations.push({ key: record.function, value: json(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
+        invocations.push({ key: record.function, value: invocationRecordJson(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
       }
       for (const letter of completion.deadLetters) {
         deadLetters.push({ key: letter.function?.name ?? letter.original.key, value: json(letter), headers: { 'aerofn-dlq-stage': letter.stage } });
