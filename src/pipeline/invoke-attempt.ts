@@ -4,10 +4,30 @@ import { abandonedRecord, type InvocationRecord, type Invoker, type InvokeReques
 import type { InvocationTask } from './types.js';
 import type { AttemptResult } from './operators/retry-backoff.js';
 
-/** The database-trigger payload of DESIGN §4.2: `{table, op, row, old}`. */
+/** `{"table":…,"schema":…,"op":…,"row":` by table, then schema and op: a handful per deployment. */
+const payloadHeads = new Map<string, Map<string | null, Map<string, string>>>();
+const MAX_PAYLOAD_TABLES = 1024;
+
+function payloadHead(table: string, schema: string | null, op: string): string {
+  let bySchema = payloadHeads.get(table);
+  if (bySchema === undefined) {
+    bySchema = new Map();
+    if (payloadHeads.size < MAX_PAYLOAD_TABLES) payloadHeads.set(table, bySchema);
+  }
+  let byOp = bySchema.get(schema);
+  if (byOp === undefined) bySchema.set(schema, (byOp = new Map()));
+  let head = byOp.get(op);
+  if (head === undefined) byOp.set(op, (head = `{"table":${JSON.stringify(table)},"schema":${JSON.stringify(schema)},"op":${JSON.stringify(op)},"row":`));
+  return head;
+}
+
+/**
+ * The database-trigger payload of DESIGN §4.2, `{table, schema, op, row, old}`, as JSON.stringify
+ * writes it. Its head repeats for every change of a table, so it is written once.
+ */
 export function payloadOf(task: InvocationTask): string {
   const { event } = task;
-  return JSON.stringify({ table: event.table, schema: event.schema, op: event.op, row: event.row, old: event.old });
+  return `${payloadHead(event.table, event.schema, event.op)}${JSON.stringify(event.row ?? null)},"old":${JSON.stringify(event.old ?? null)}}`;
 }
 
 /**
