@@ -1,15 +1,5 @@
-import { createRequire } from 'node:module';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-
-function loadNative(): ((bytes: Uint8Array) => number) | undefined {
-  try {
-    const native = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (input: Uint8Array, initialState?: number) => number }).crc32;
-    // A binary for another libc or CPU that loads but computes garbage must not write frames.
-    return native(Buffer.from('123456789')) === 0xcbf43926 ? (bytes) => native(bytes) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { nativeCrc } from '../native-crc.js';
 
 /**
  * CRC-32 (IEEE, zlib's) of a frame or journal body: @node-rs/crc32's native one when it loads,
@@ -17,6 +7,6 @@ function loadNative(): ((bytes: Uint8Array) => number) | undefined {
  * the other. The native call took 0.27–0.34 µs for an 800-byte frame against zlib's 0.43–0.47,
  * and the pipeline computes two per event (the output it appends, the change it reads).
  */
-const native = loadNative();
+const native = nativeCrc('crc32', 0xcbf43926);
 export const frameCrc32: (bytes: Uint8Array) => number = native ?? ((bytes) => zlibCrc32(bytes));
 export const frameCrc32IsNative = native !== undefined;

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { nativeCrc } from '../native-crc.js';
 import { replaceKafkajsModule } from './kafkajs-modules.js';
 
 /**
@@ -49,18 +49,8 @@ export function crc32cPortable(bytes: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-function loadNative(): ((bytes: Uint8Array) => number) | undefined {
-  try {
-    const native = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: (input: Uint8Array, initialState?: number) => number }).crc32c;
-    // A binary for another libc or CPU that loads but computes garbage must not reach a broker.
-    return native(Buffer.from('123456789')) === 0xe3069283 ? (bytes) => native(bytes) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** CRC-32C of `bytes`, unsigned: native when @node-rs/crc32 loads here, else crc32cPortable. */
-export const crc32c: (bytes: Uint8Array) => number = loadNative() ?? crc32cPortable;
+export const crc32c: (bytes: Uint8Array) => number = nativeCrc('crc32c', 0xe3069283) ?? crc32cPortable;
 export const crc32cIsNative = crc32c !== crc32cPortable;
 
 replaceKafkajsModule('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js', () => crc32c);
