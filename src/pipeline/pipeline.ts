@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, concat, defer, filter, firstValueFrom, interval, isObservable, map, merge, of, Subject, take, takeUntil, timeout, type Observable, type Subscription as RxSubscription } from 'rxjs';
 import type { AeroConfig } from '../config/index.js';
 import type { EventLog, Subscription } from '../eventlog/index.js';
-import { invocationRecordJson, type InvocationRecord, type Invoker } from '../invoker/index.js';
+import type { InvocationRecord, Invoker } from '../invoker/index.js';
 import type { Logger } from '../observability/index.js';
 import type { FunctionDefinition } from '../registry/index.js';
 import { createTriggerIndex, type TriggerIndex } from '../triggers/index.js';
@@ -17,7 +17,7 @@ import { InFlightInvocations } from './in-flight.js';
 import { Intake } from './intake.js';
 import { NotedRecords } from './noted-records.js';
 import { RecentInvocations } from './recent-invocations.js';
-import { SinkWriter } from './sink-writer.js';
+import { invocationAppendRecord, SinkWriter } from './sink-writer.js';
 import { parseChangeTopics, parseStartPosition } from './source.js';
 import { StageStats } from './stage-stats.js';
 import { describeTopology, renderTopology, type TopologyDescription, type TopologyNode } from './topology.js';
@@ -335,7 +335,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     noteInvocation(record) {
       if (record.trigger === 'database' && record.source !== null) return;
       recent.add(record);
-      noted.add({ key: record.function, value: invocationRecordJson(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
+      noted.add(invocationAppendRecord(record));
     },
   };
 }

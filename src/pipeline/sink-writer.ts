@@ -1,6 +1,6 @@
 import type { AppendRecord, EventLog, TopicPartitionOffset } from '../eventlog/index.js';
 import type { DeliveryMode } from '../config/index.js';
-import { invocationRecordJson } from '../invoker/index.js';
+import { invocationRecordJson, type InvocationRecord } from '../invoker/index.js';
 import type { Logger } from '../observability/index.js';
 import type { FunctionMetricsSnapshot } from './function-metrics.js';
 import type { StageStats } from './stage-stats.js';
@@ -30,6 +30,11 @@ export interface FlushBatch {
 }
 
 const json = (value: unknown): string => JSON.stringify(value);
+
+/** An invocation record as `aerofn.invocations` holds it: keyed by function, with its id in a header. */
+export function invocationAppendRecord(record: InvocationRecord): AppendRecord {
+  return { key: record.function, value: invocationRecordJson(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } };
+}
 
 /** Finished records move the watermark; abandoned ones (shutdown) hold it so they are redelivered. */
 function completeWatermarks(watermarks: CommitWatermarks, completions: readonly Completion[]): void {
@@ -74,7 +79,7 @@ export class SinkWriter {
     const deadLetters: AppendRecord[] = [];
     for (const completion of completions) {
       for (const record of completion.invocations) {
-        invocations.push({ key: record.function, value: invocationRecordJson(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } });
+        invocations.push(invocationAppendRecord(record));
       }
       for (const letter of completion.deadLetters) {
         deadLetters.push({ key: letter.function?.name ?? letter.original.key, value: json(letter), headers: { 'aerofn-dlq-stage': letter.stage } });
