@@ -84,6 +84,26 @@ function sourceJson(source: InvocationRecord['source']): string {
 }
 
 /**
+ * Every field of InvocationRecord there with its type, as the invoker makes them. Anything else
+ * (a record read back from an older version, one built by hand) is left to JSON.stringify, which
+ * leaves out what is undefined where the text below would not.
+ */
+function hasRecordShape(record: InvocationRecord): boolean {
+  const { context, outcome, source } = record as Partial<InvocationRecord>;
+  return (
+    typeof record.id === 'string' && typeof record.function === 'string' && typeof record.version === 'number' && typeof record.sha256 === 'string' &&
+    typeof record.trigger === 'string' && typeof record.input === 'string' && typeof record.attempt === 'number' && typeof record.startedAt === 'string' &&
+    typeof record.durationMs === 'number' && typeof record.memoryBytes === 'number' && Array.isArray(record.journal) &&
+    (source === null || (typeof source === 'object' && typeof source.topic === 'string' && typeof source.partition === 'number' && typeof source.offset === 'number')) &&
+    typeof outcome === 'object' && outcome !== null && (outcome.ok !== true || typeof outcome.output === 'string') &&
+    typeof context === 'object' && context !== null && typeof context.invocationId === 'string' && typeof context.function === 'string' &&
+    typeof context.version === 'number' && typeof context.trigger === 'string' && typeof context.role === 'string' &&
+    (context.sub === null || typeof context.sub === 'string') && typeof context.claims === 'object' && context.claims !== null &&
+    typeof context.attempt === 'number' && typeof context.now === 'number'
+  );
+}
+
+/**
  * The record as JSON.stringify(record) writes it — the same text, as a test checks on generated
  * records — for the sinks, which write one per invocation. JSON.stringify's cost is per property
  * (~30 here, 3.1 µs with writing the text out as UTF-8); here the parts a function's records share
@@ -92,6 +112,7 @@ function sourceJson(source: InvocationRecord['source']): string {
  * InvocationRecord, as the invoker builds them.
  */
 export function invocationRecordJson(record: InvocationRecord): string {
+  if (!hasRecordShape(record)) return JSON.stringify(record);
   const { context, outcome } = record;
   const shared = sharedParts(record, context);
   const output = outcome.ok ? `{"ok":true,"output":${text(outcome.output)}}` : JSON.stringify(outcome);

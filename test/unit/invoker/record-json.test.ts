@@ -75,6 +75,15 @@ describe('invocationRecordJson', () => {
     );
   });
 
+  it('leaves a record that is not whole to JSON.stringify (fields missing, undefined or of another type)', () => {
+    const partial = [
+      { id: 'id-1', function: 'f', source: { topic: 't', partition: 0, offset: 1 } },
+      { id: 'id-2', function: 'f', version: 1, sha256: 's', trigger: 'http', source: null, input: '{}', context: undefined, journal: [], outcome: { ok: true, output: 'null' }, attempt: 1, startedAt: 'x', durationMs: 1, memoryBytes: 2 },
+      { id: 'id-3', function: 'f', version: '1', sha256: 's', trigger: 'http', source: null, input: '{}', journal: [], outcome: { ok: true }, attempt: 1, startedAt: 'x', durationMs: 1, memoryBytes: 2 },
+    ];
+    for (const record of partial) assert.equal(invocationRecordJson(record as unknown as InvocationRecord), JSON.stringify(record));
+  });
+
   it('does not keep the text of claims that can still change', () => {
     const claims: Record<string, unknown> = { role: 'authenticated', tier: 'gold' };
     const nested = Object.freeze({ role: 'authenticated', app: { tier: 'gold' } });
