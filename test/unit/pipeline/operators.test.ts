@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { map, of, timer } from 'rxjs';
+import fc from 'fast-check';
+import { map, of, Subject, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { decodeRecords } from '../../../src/pipeline/operators/decode-records.js';
 import { loopGuard } from '../../../src/pipeline/operators/loop-guard.js';
@@ -84,6 +85,68 @@ describe('invokeOrdered (marbles)', () => {
       const keyOf = (item: { id: string }): string => item.id[0] as string;
       expectObservable(cold('abcd|', items).pipe(invokeOrdered(work, { concurrency: 4, keyOf }))).toBe('--b-d 5ms a(c|)', { a: 'k-slow', b: 'j-1', c: 'k-next', d: 'j-2' });
     });
+  });
+});
+
+describe('invokeOrdered (generated schedules)', () => {
+  it('runs every item once, never more than `concurrency` at once, and each key in arrival order', async () => {
+    // Few keys and many items make long lanes (their trimming), many keys make many short ones; the
+    // items finish in a generated order, each started one chosen among those running.
+    const schedule = fc.record({
+      keys: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 300 }),
+      concurrency: fc.integer({ min: 1, max: 8 }),
+      picks: fc.array(fc.nat(), { minLength: 300, maxLength: 300 }),
+      start: fc.constantFrom('callback', 'promise'),
+    });
+    await fc.assert(
+      fc.asyncProperty(schedule, async ({ keys, concurrency, picks, start }) => {
+        type Item = { readonly n: number; readonly key: string };
+        const items: Item[] = keys.map((key, n) => ({ n, key: `k${key}` }));
+        const running: Array<{ item: Item; done: (value: number) => void }> = [];
+        const started: number[] = [];
+        const emitted: number[] = [];
+        let peak = 0;
+        const source = new Subject<Item>();
+        const track = (item: Item, done: (value: number) => void): void => {
+          started.push(item.n);
+          running.push({ item, done });
+          peak = Math.max(peak, running.length);
+        };
+        let completed = false;
+        source
+          .pipe(
+            invokeOrdered<Item, number>(
+              (item) => new Promise<number>((resolve) => track(item, resolve)),
+              { concurrency, keyOf: (item) => item.key, ...(start === 'callback' ? { start: (item: Item, done: (value: number) => void) => track(item, done) } : {}) },
+            ),
+          )
+          .subscribe({ next: (n) => emitted.push(n), complete: () => (completed = true) });
+        // Feed the items in bursts between completions, as the source does.
+        let fed = 0;
+        let step = 0;
+        while (fed < items.length || running.length > 0) {
+          const burst = Math.min(items.length - fed, 1 + ((picks[step] ?? 0) % 4));
+          for (let i = 0; i < burst; i++) source.next(items[fed++] as Item);
+          if (fed === items.length) source.complete();
+          if (running.length > 0) {
+            const [finished] = running.splice((picks[step] ?? 0) % running.length, 1);
+            finished?.done(finished.item.n);
+            // A Promise settles a microtask later: let the operator see it before the next step.
+            if (start === 'promise') await new Promise((resolve) => setImmediate(resolve));
+          }
+          step++;
+        }
+        assert.ok(peak <= concurrency, `${peak} ran at once, the bound is ${concurrency}`);
+        assert.deepEqual([...started].sort((a, b) => a - b), items.map((item) => item.n), 'every item started once');
+        assert.deepEqual([...emitted].sort((a, b) => a - b), items.map((item) => item.n), 'every item emitted once');
+        for (const key of new Set(items.map((item) => item.key))) {
+          const order = started.filter((n) => items[n]?.key === key);
+          assert.deepEqual(order, [...order].sort((a, b) => a - b), `key ${key} started out of order`);
+        }
+        assert.ok(completed, 'completes after the last item');
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
