@@ -33,7 +33,7 @@ export interface RunningService {
   readonly httpPort: number;
   readonly grpcPort: number;
   readonly registry: Registry;
-  /** Settles with the error that stopped a part the service cannot run without (the pipeline's sinks). */
+  /** Settles with the error that stopped a part the service cannot run without (the pipeline's sinks, the database). */
   readonly fatal: Promise<Error>;
   /** Drains and closes everything, in reverse order of start; safe to call twice. */
   stop(reason?: string): Promise<void>;
@@ -77,6 +77,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
 
     const database: Database = await openDatabase({ config, dataDir: config.dataDir, logger: logger.child({ module: 'db' }) });
     closer.add('database', () => database.close());
+    // The first part that stopped for good: /healthz fails with it, gRPC health says NOT_SERVING,
+    // and serve() drains and exits.
+    let stoppedPart: Error | undefined;
+    const fatalParts: Array<Promise<Error>> = [];
     await runInitSql(database, config.bootstrap.initSql, logger);
 
     // Listen before the registry replays: /healthz answers and /readyz says 503 until it caught up.
@@ -85,8 +89,18 @@ export async function startService(options: StartOptions): Promise<RunningServic
       logger.warn('no AEROFN_JWT_SECRET or AEROFN_JWT_PUBLIC_KEYS: every call that needs a JWT will be refused');
     }
     const slot = createServiceSlot();
-    const rest = createRestServer({ service: slot.service, auth, logger: logger.child({ module: 'rest' }), bodyLimitBytes: config.http.bodyLimitBytes });
+    const rest = createRestServer({ service: slot.service, auth, logger: logger.child({ module: 'rest' }), bodyLimitBytes: config.http.bodyLimitBytes, stoppedPart: () => stoppedPart });
     const grpc: GrpcServer = createGrpcServer({ service: slot.service, auth, logger: logger.child({ module: 'grpc' }), maxMessageBytes: config.http.bodyLimitBytes });
+    const watchPart = (failed: Promise<Error>): void => {
+      fatalParts.push(
+        failed.then((error) => {
+          stoppedPart ??= error;
+          grpc.setServing(false);
+          return error;
+        }),
+      );
+    };
+    watchPart(database.failed);
     let serversClosed: Promise<void> | undefined;
     // Intake stops first on a drain: the servers close before the pipeline and the stores behind them.
     const closeServers = (): Promise<void> =>
@@ -154,6 +168,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
         drainTimeoutMs: config.shutdown.drainTimeoutMs,
       });
       await pipeline.start();
+      watchPart(pipeline.failed);
       const started = pipeline;
       registerDroppedRecordsMetric(() => started.droppedNotedRecords());
       registerPipelineMetrics(() => started.describe());
@@ -194,7 +209,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     // REST and gRPC calls are tracked so a drain can record the ones its bound cut off.
     const apiCalls = trackInvocations(invoker, registry);
     slot.fill(createFunctionsFacade({ registry, invoker: apiCalls, ...(pipeline === undefined ? {} : { pipeline }) }));
-    grpc.setServing(true);
+    grpc.setServing(stoppedPart === undefined);
 
     logger.info({ http: `${config.http.host}:${httpPort}`, grpc: `${config.grpc.host}:${grpcPort}`, eventLog: log.kind, database: database.kind, functions: registry.listFunctions().length }, 'aerofn serving');
 
@@ -204,8 +219,9 @@ export async function startService(options: StartOptions): Promise<RunningServic
       httpPort,
       grpcPort,
       registry,
-      // A pipeline whose sinks keep failing has stopped consuming: better to exit and be restarted than to serve half a service.
-      fatal: pipeline?.failed ?? new Promise<Error>(() => {}),
+      // A pipeline whose sinks keep failing has stopped consuming, a database whose engine died answers
+      // nothing: better to exit and be restarted than to serve half a service.
+      fatal: Promise.race(fatalParts),
       stop(reason = 'stop') {
         stopping ??= (async () => {
           logger.info({ reason }, 'draining: intake stopped, finishing in-flight work');
@@ -321,7 +337,7 @@ export async function serve(env: Record<string, string | undefined> = process.en
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     void service.fatal.then((error) => {
-      logger.fatal({ err: error }, 'the pipeline stopped for good; draining and exiting so a supervisor restarts this instance');
+      logger.fatal({ err: error }, 'a part the service cannot run without stopped for good; draining and exiting so a supervisor restarts this instance');
       process.exitCode = 1;
       void service.stop('fatal').then(resolve, resolve);
     });

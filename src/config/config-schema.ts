@@ -34,6 +34,12 @@ export interface AeroConfig {
     readonly preparedStatements?: number;
     /** PGlite on a thread of its own (absent: true); false runs it on the main thread (docs/database.md). */
     readonly pgliteThread?: boolean;
+    /**
+     * Heap limit of the PGlite thread in MB (absent: defaultPgliteHeapMb). A statement whose answer
+     * outgrows it stops that thread, and the service restarts, instead of the process's memory
+     * growing with it (docs/database.md).
+     */
+    readonly pgliteHeapMb?: number;
   };
   /** SQL files main.ts runs as the database owner at start, before serving (demo schema, first boot). */
   readonly bootstrap: { readonly initSql: readonly string[] };
@@ -104,3 +110,9 @@ export const parsers = {
 
 /** db_query statements kept prepared per database connection unless configured otherwise. */
 export const defaultPreparedStatements = 100;
+
+/**
+ * The PGlite thread's heap limit in MB unless configured otherwise: far above what its own work
+ * needs (tens of MB), and below what a host of this kind can give one answer.
+ */
+export const defaultPgliteHeapMb = 1024;

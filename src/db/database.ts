@@ -57,6 +57,12 @@ export interface Database {
   disableChangeCapture(table: string): Promise<void>;
   /** PGlite on its own thread: channels for sandbox workers to run guests' db_query there directly. */
   readonly guestChannels?: GuestChannels;
+  /**
+   * Settles when the database stopped for good without close() (PGlite's thread died, e.g. of an
+   * answer past AEROFN_PGLITE_HEAP_MB); never for PostgreSQL, whose pool reconnects. The service
+   * treats it as fatal: it drains and exits so that a supervisor restarts it (main.ts).
+   */
+  readonly failed: Promise<Error>;
   close(): Promise<void>;
 }
 

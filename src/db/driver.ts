@@ -25,5 +25,10 @@ export interface Driver {
   script(sql: string): Promise<void>;
   /** Set by the PGlite thread driver (pglite-thread-driver.ts). */
   readonly guestChannels?: GuestChannels;
+  /**
+   * Settles when the engine stopped for good without close() (PGlite's thread died): every
+   * statement fails from then on. Absent where the engine recovers by itself (a pool reconnects).
+   */
+  readonly failed?: Promise<Error>;
   close(): Promise<void>;
 }

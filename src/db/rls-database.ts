@@ -133,6 +133,7 @@ export async function createRlsDatabase(driver: Driver, logger: Logger): Promise
     },
 
     ...(driver.guestChannels === undefined ? {} : { guestChannels: driver.guestChannels }),
+    failed: driver.failed ?? new Promise<Error>(() => {}),
     close: () => driver.close(),
   };
 }

@@ -17,6 +17,8 @@ export interface RestServerOptions {
   readonly bodyLimitBytes: number;
   /** prom-client registry served on /metrics (default: the process-wide one). */
   readonly metricsRegistry?: Registry;
+  /** The error of a part that stopped for good (the database's engine, the pipeline): /healthz fails with it. */
+  readonly stoppedPart?: () => Error | undefined;
 }
 
 declare module 'fastify' {
@@ -75,7 +77,13 @@ export function createRestServer(options: RestServerOptions): FastifyInstance {
     if (!service.ready()) throw new FunctionError('Unavailable', 'the registry is still catching up with its log; retry shortly (GET /readyz says when)');
   };
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Liveness: 503 once a part the service cannot run without stopped for good, so that a
+  // supervisor restarts an instance that would otherwise answer every call with an error.
+  app.get('/healthz', async (_request, reply) => {
+    const stopped = options.stoppedPart?.();
+    if (stopped !== undefined) return reply.code(503).send({ status: 'failing', reason: stopped.message });
+    return { status: 'ok' };
+  });
   app.get('/readyz', async (_request, reply) => {
     if (!service.ready()) return reply.code(503).send({ status: 'catching-up' });
     return { status: 'ready', stateHash: service.stateHash() };

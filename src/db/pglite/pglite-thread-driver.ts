@@ -8,6 +8,18 @@ import { MainReplyWait } from './main-reply-wait.js';
 
 export interface ThreadDriver extends Driver {
   readonly guestChannels: GuestChannels;
+  readonly failed: Promise<Error>;
+}
+
+export interface ThreadDriverOptions {
+  readonly dataDir?: string;
+  readonly preparedStatements?: number;
+  /**
+   * The thread's heap limit in MB (default: no limit of its own). Answers are built on that heap
+   * before they travel, so an answer past it stops the thread (ERR_WORKER_OUT_OF_MEMORY) rather
+   * than growing the process until the host kills all of it.
+   */
+  readonly heapMb?: number;
 }
 
 /**
@@ -15,9 +27,9 @@ export interface ThreadDriver extends Driver {
  * API: Node 20 applies neither the parent's loader hooks nor `--import` in a worker's execArgv to
  * the worker's own entry module.
  */
-function startThread(init: ThreadInit): Worker {
+function startThread(init: ThreadInit, heapMb: number | undefined): Worker {
   const here = import.meta.url;
-  const options = { workerData: init, transferList: [init.port] };
+  const options = { workerData: init, transferList: [init.port], ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }) };
   if (!here.endsWith('.ts')) return new Worker(new URL('./pglite-thread.js', here), options);
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const entry = JSON.stringify(new URL('./pglite-thread.ts', here).href);
@@ -38,14 +50,18 @@ class Serial {
  * PGlite on a thread of its own (pglite-thread.ts), behind the Driver port: the same statements,
  * sessions and transactions as the in-process driver, each a request over a shared-memory channel.
  */
-export async function openPgliteThreadDriver(options: { dataDir?: string; preparedStatements?: number }): Promise<ThreadDriver> {
+export async function openPgliteThreadDriver(driverOptions: ThreadDriverOptions): Promise<ThreadDriver> {
+  const { heapMb, ...options } = driverOptions;
   const bellBuffer = new SharedArrayBuffer(BELL_BYTES);
   const bell = new Int32Array(bellBuffer);
   const channel = new SharedArrayBuffer(CHANNEL_BYTES);
   const views: ChannelViews = channelViews(channel);
   const { port1, port2 } = new MessageChannel();
-  const worker = startThread({ bell: bellBuffer, channel, port: port2, options });
+  const worker = startThread({ bell: bellBuffer, channel, port: port2, options }, heapMb);
   let gone: Error | undefined;
+  let closing = false;
+  let reportFailure: (error: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (message: { type: string; message?: string }) => {
       if (message.type === 'ready') resolve();
@@ -54,16 +70,22 @@ export async function openPgliteThreadDriver(options: { dataDir?: string; prepar
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new DatabaseError(`the PGlite thread exited (code ${code}) before it was ready`, undefined)));
   });
-  worker.on('error', (error) => {
-    gone ??= error;
+  worker.on('error', (error: Error & { code?: string }) => {
+    gone ??=
+      error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? new DatabaseError(`the PGlite thread ran out of memory (${error.message}): a statement's answer outgrew AEROFN_PGLITE_HEAP_MB (${heapMb ?? 'unset'} MB); the service restarts to recover. Select fewer rows or columns, or raise the limit.`, undefined, { cause: error })
+        : new DatabaseError(`the PGlite thread failed: ${error.message}`, undefined, { cause: error });
   });
   worker.on('message', (message: { type: string; message?: string }) => {
-    if (message.type === 'failed') gone ??= new DatabaseError(`the PGlite thread failed: ${message.message ?? 'unknown error'}`, undefined);
+    if (message.type !== 'failed') return;
+    gone ??= new DatabaseError(`the PGlite thread failed: ${message.message ?? 'unknown error'}`, undefined);
+    if (!closing) reportFailure(gone);
   });
   const replies = new MainReplyWait(views.cells, () => gone);
   const openChannels = new Map<number, Int32Array>();
   worker.once('exit', () => {
     gone ??= new DatabaseError('the PGlite thread has stopped', undefined);
+    if (!closing) reportFailure(gone);
     // It may have died without a word: answer whatever was left waiting (thread-channel.ts, ring).
     Atomics.store(bell, Bell.CLOSED, 1);
     abandon(views.cells);
@@ -134,7 +156,9 @@ export async function openPgliteThreadDriver(options: { dataDir?: string; prepar
     },
     query: (sql, params = []) => transactions.run(() => asResult(call({ kind: 'query', sql, params }))),
     script: (sql) => transactions.run(async () => void (await call({ kind: 'script', sql }))),
+    failed,
     async close() {
+      closing = true;
       if (gone !== undefined) return;
       await transactions.run(() => call({ kind: 'close' })).catch(() => undefined);
       await worker.terminate().catch(() => undefined);
