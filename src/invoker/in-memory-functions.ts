@@ -19,10 +19,13 @@ export interface InMemoryFunctions extends FunctionLookup {
 
 export function createInMemoryFunctions(defaults: SandboxLimits = loadConfig({}).sandbox.defaults): InMemoryFunctions {
   const byName = new Map<string, FunctionDefinition>();
+  /** Every version deployed, as the event-sourced registry keeps them (replays pin old ones). */
+  const versions = new Map<string, FunctionDefinition>();
   const modules = new Map<string, Uint8Array>();
 
   return {
     getFunction: (name) => byName.get(name),
+    getFunctionVersion: (name, version) => versions.get(`${name}@${version}`),
     async getModule(sha256) {
       const bytes = modules.get(sha256);
       if (bytes === undefined) throw new FunctionError('NotFound', `no module with sha256 ${sha256} is stored; deploy it again.`);
@@ -54,6 +57,7 @@ export function createInMemoryFunctions(defaults: SandboxLimits = loadConfig({})
         deployedBy: null,
       };
       byName.set(name, definition);
+      versions.set(definition.id, definition);
       return definition;
     },
     undeploy: (name) => byName.delete(name),

@@ -28,6 +28,11 @@ export interface InvokeRequest {
   readonly triggerDepth?: number;
   /** Pin a version instead of the current one (replay). */
   readonly version?: number;
+  /**
+   * Replay: the guest sees this context (the recorded run's: its id, time, trigger and caller)
+   * instead of one made now, so a deterministic function takes the same path again.
+   */
+  readonly context?: GuestContext;
 }
 
 /** What `context()` returns to the guest (DESIGN §4.2). */

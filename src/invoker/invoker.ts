@@ -129,9 +129,9 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
     if (closed) throw new FunctionError('Unavailable', 'the invoker is closed');
     const definition = lookup(request);
     const input = request.payloadIsJson === true && request.payload !== '' ? request.payload : checkPayload(request.payload);
-    const id = request.invocationId ?? randomUUID();
+    const id = request.context?.invocationId ?? request.invocationId ?? randomUUID();
     const startedAtMs = Date.now();
-    const context = guestContextOf(definition, request, id, startedAtMs);
+    const context = request.context ?? guestContextOf(definition, request, id, startedAtMs);
 
     let result: SandboxResult;
     let module: CompiledModule | undefined;
@@ -212,9 +212,9 @@ export function createInvoker(options: InvokerOptions): SandboxInvoker {
       );
       return;
     }
-    const id = request.invocationId ?? randomUUID();
+    const id = request.context?.invocationId ?? request.invocationId ?? randomUUID();
     const startedAtMs = Date.now();
-    const context = guestContextOf(definition, request, id, startedAtMs);
+    const context = request.context ?? guestContextOf(definition, request, id, startedAtMs);
     pool.submit(jobOf(request, definition, module, id, input, context), (result) => {
       later(() => {
         let record: InvocationRecord;

@@ -1,0 +1,157 @@
+import type { AeroConfig } from '../config/index.js';
+import type { DatabaseRole } from '../auth/index.js';
+import { FunctionError } from '../errors/index.js';
+import { createInvoker, type InvocationRecord } from '../invoker/index.js';
+import type { Logger } from '../observability/index.js';
+import type { FunctionDefinition, FunctionLookup } from '../registry/index.js';
+import type { HostFunction } from '../wasm/index.js';
+import { compareRuns } from './compare-runs.js';
+import { JournalHostCalls } from './journal-host-calls.js';
+import type { RecordSource, ReplayEvent, ReplayFinding, ReplayQuery, ReplaySummary, ReplayTarget } from './replay-types.js';
+
+export interface ReplayerOptions {
+  readonly functions: FunctionLookup;
+  /** The records a replay picks from (the service: the function's recent invocations, newest first). */
+  readonly records: RecordSource;
+  /** config.sandbox: the replay runs in a sandbox of its own with these limits (one worker). */
+  readonly sandbox: AeroConfig['sandbox'];
+  /** The live `env` host function: journals hold no secrets, so env answers come from it. */
+  readonly liveEnv?: HostFunction;
+  readonly logger: Logger;
+}
+
+export interface Replayer {
+  /**
+   * Runs the chosen records again, oldest first, and compares each with its record. Reports a
+   * finding per record through `onEvent` as it goes; stops between records when `signal` aborts.
+   * Throws FunctionError NotFound / BadRequest for a query that cannot run.
+   */
+  replay(query: ReplayQuery, onEvent?: (event: ReplayEvent) => void, signal?: AbortSignal): Promise<ReplaySummary>;
+}
+
+export const MAX_REPLAY_RECORDS = 1000;
+const DEFAULT_LIMIT = 20;
+
+/**
+ * Replay to audit runs (DESIGN §1, §4.5): every invocation record carries its input, its context
+ * and the journal of its host calls, so a run can be executed again without the outside world —
+ * the database, the network and the environment answer from the journal — and compared with what
+ * was recorded. Each replay gets a sandbox of its own (one worker, the configured limits), so it
+ * neither shares host functions with live traffic nor takes more than one core from it.
+ */
+export function createReplayer(options: ReplayerOptions): Replayer {
+  const { functions, logger } = options;
+
+  async function pick(query: ReplayQuery): Promise<InvocationRecord[]> {
+    const ids = query.invocationIds ?? [];
+    const listed = await options.records(query.name, ids.length > 0 ? MAX_REPLAY_RECORDS : (query.limit ?? DEFAULT_LIMIT));
+    if (ids.length === 0) return [...listed].reverse();
+    const chosen = listed.filter((record) => ids.includes(record.id));
+    const missing = ids.filter((id) => !chosen.some((record) => record.id === id));
+    if (missing.length > 0) {
+      throw new FunctionError('NotFound', `no record of ${missing.map((id) => `"${id}"`).join(', ')} among the ${listed.length} recent invocations of "${query.name}" this instance keeps; \`aerofn invocations ${query.name}\` lists them`);
+    }
+    return [...chosen].reverse();
+  }
+
+  function check(query: ReplayQuery): ReplayTarget {
+    const against = query.against ?? 'recorded';
+    if (against !== 'recorded' && against !== 'current') throw new FunctionError('BadRequest', `against must be "recorded" or "current", got "${String(against)}"`);
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REPLAY_RECORDS) throw new FunctionError('BadRequest', `limit must be a whole number from 1 to ${MAX_REPLAY_RECORDS}, got ${String(limit)}`);
+    if (against === 'current' && functions.getFunction(query.name) === undefined) {
+      throw new FunctionError('NotFound', `no function named "${query.name}" is deployed to replay against; replay against the recorded versions instead`);
+    }
+    return against;
+  }
+
+  return {
+    async replay(query, onEvent = () => {}, signal) {
+      const against = check(query);
+      const records = await pick(query);
+      onEvent({ type: 'started', total: records.length });
+      const journal = new JournalHostCalls(options.liveEnv);
+      let serving: FunctionDefinition | undefined;
+      const invoker = createInvoker({
+        // The definition of the run being replayed, enabled or not: a replay audits, it does not serve.
+        functions: { getFunction: () => serving, getModule: (sha256) => functions.getModule(sha256) },
+        hostFunctions: journal.hostFunctions,
+        config: { ...options.sandbox, workers: 1 },
+        // Replayed guests' log lines are in the replayed journal, not the service's log again.
+        logger: logger.child({ module: 'replay' }, { level: 'error' }),
+        mainSpinMicros: 0,
+      });
+      const counts = { matched: 0, diverged: 0, skipped: 0 };
+      try {
+        await invoker.ready();
+        let done = 0;
+        for (const record of records) {
+          if (signal?.aborted === true) throw new FunctionError('Unavailable', 'the replay was cancelled');
+          const definition = against === 'current' ? functions.getFunction(query.name) : versionOf(record);
+          const started = performance.now();
+          let finding: ReplayFinding;
+          if (!record.outcome.ok && record.outcome.error.kind === 'Unavailable') {
+            finding = skipped(record, `the recorded run did not finish (${record.outcome.error.message.slice(0, 120)}): nothing to compare`);
+          } else if (definition === undefined) {
+            finding = skipped(record, `version ${record.version} of "${record.function}" is not known to the registry any more`);
+          } else {
+            serving = { ...definition, enabled: true };
+            finding = await replayOne(record, definition, started);
+          }
+          counts[finding.verdict === 'match' ? 'matched' : finding.verdict] += 1;
+          done += 1;
+          onEvent({ type: 'finding', done, total: records.length, finding });
+        }
+      } finally {
+        await invoker.close();
+      }
+      const summary: ReplaySummary = { name: query.name, against, total: records.length, ...counts };
+      onEvent({ type: 'summary', summary });
+      return summary;
+
+      async function replayOne(record: InvocationRecord, definition: FunctionDefinition, started: number): Promise<ReplayFinding> {
+        const context = against === 'current' ? { ...record.context, version: definition.version } : record.context;
+        journal.begin(context.invocationId, record.journal);
+        let replayed: InvocationRecord;
+        try {
+          replayed = await invoker.invoke({
+            functionName: record.function,
+            payload: record.input,
+            trigger: 'replay',
+            rls: { role: context.role as DatabaseRole, sub: context.sub, claims: context.claims },
+            context,
+            attempt: record.attempt,
+          });
+        } catch (error) {
+          journal.end(context.invocationId);
+          return skipped(record, `it could not run: ${(error as Error).message}`);
+        }
+        const offPath = journal.end(context.invocationId);
+        const differences = [...offPath, ...compareRuns(record, replayed, { journal: offPath.length === 0 })];
+        return {
+          ...base(record),
+          replayedVersion: definition.version,
+          verdict: differences.length === 0 ? 'match' : 'diverged',
+          differences,
+          replayed: replayed.outcome,
+          durationMs: performance.now() - started,
+        };
+      }
+    },
+  };
+
+  function versionOf(record: InvocationRecord): FunctionDefinition | undefined {
+    const pinned = functions.getFunctionVersion?.(record.function, record.version);
+    if (pinned !== undefined) return pinned;
+    const current = functions.getFunction(record.function);
+    return current?.version === record.version ? current : undefined;
+  }
+}
+
+function base(record: InvocationRecord): Pick<ReplayFinding, 'invocationId' | 'attempt' | 'startedAt' | 'recordedVersion' | 'recorded'> {
+  return { invocationId: record.id, attempt: record.attempt, startedAt: record.startedAt, recordedVersion: record.version, recorded: record.outcome };
+}
+
+function skipped(record: InvocationRecord, why: string): ReplayFinding {
+  return { ...base(record), replayedVersion: null, verdict: 'skipped', differences: [why], replayed: null, durationMs: 0 };
+}
