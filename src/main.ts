@@ -23,6 +23,7 @@ import { createInvoker, trackInvocations, type InvocationRecord } from './invoke
 import { createRootLogger, type Logger } from './observability/index.js';
 import { createPipeline, type Pipeline } from './pipeline/index.js';
 import { createRegistry, defaultRetryPolicy, type Registry } from './registry/index.js';
+import { createReplayer } from './replay/index.js';
 import { createScheduler, createSchedulerMetrics, type Scheduler } from './scheduler/index.js';
 import { validateModule } from './wasm/index.js';
 import { createHostFunctions } from './wasm/host/index.js';
@@ -208,7 +209,16 @@ export async function startService(options: StartOptions): Promise<RunningServic
 
     // REST and gRPC calls are tracked so a drain can record the ones its bound cut off.
     const apiCalls = trackInvocations(invoker, registry);
-    slot.fill(createFunctionsFacade({ registry, invoker: apiCalls, ...(pipeline === undefined ? {} : { pipeline }) }));
+    // Replay picks its records from the facade's recent invocations (the pipeline's, seeded from the log).
+    const replayer = createReplayer({
+      functions: registry,
+      records: (name, limit) => facade.invocations(name, limit),
+      sandbox: config.sandbox,
+      ...(hostFunctions.env === undefined ? {} : { liveEnv: hostFunctions.env }),
+      logger,
+    });
+    const facade = createFunctionsFacade({ registry, invoker: apiCalls, replayer, ...(pipeline === undefined ? {} : { pipeline }) });
+    slot.fill(facade);
     grpc.setServing(stoppedPart === undefined);
 
     logger.info({ http: `${config.http.host}:${httpPort}`, grpc: `${config.grpc.host}:${grpcPort}`, eventLog: log.kind, database: database.kind, functions: registry.listFunctions().length }, 'aerofn serving');

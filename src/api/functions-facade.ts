@@ -2,6 +2,7 @@ import { FunctionError } from '../errors/index.js';
 import type { InvocationRecord, Invoker } from '../invoker/index.js';
 import type { TopologyDescription } from '../pipeline/index.js';
 import type { FunctionDefinition, HistoryEntry, Registry } from '../registry/index.js';
+import type { Replayer } from '../replay/index.js';
 import type { FunctionsService, RegistryHistoryEntry, TopologySnapshot } from './functions-service.js';
 
 /** The parts of the registry the API uses. */
@@ -20,6 +21,8 @@ export interface FunctionsFacadeOptions {
   readonly pipeline?: PipelinePort;
   /** Invocation records kept per function when there is no pipeline to keep them. */
   readonly recentPerFunction?: number;
+  /** Replays recorded runs (its records come from `invocations` of this facade; see main.ts). */
+  readonly replayer?: Replayer;
 }
 
 /** FunctionsService over the real registry, invoker and (when running) the pipeline. */
@@ -70,6 +73,10 @@ export function createFunctionsFacade(options: FunctionsFacadeOptions): Function
     async invocations(name, limit) {
       if (pipeline !== undefined) return pipeline.recentInvocations(name, limit);
       return (recent.get(name) ?? []).slice(0, limit);
+    },
+    replay(query, onEvent, signal) {
+      if (options.replayer === undefined) return Promise.reject(new FunctionError('Unavailable', 'replay is not set up in this deployment'));
+      return options.replayer.replay(query, onEvent, signal);
     },
     async topology() {
       if (pipeline === undefined) return { nodes: [], description: null, capturedAt: new Date().toISOString() };

@@ -1,6 +1,7 @@
 import type { RlsContext } from '../auth/index.js';
 import type { InvocationRecord, InvokeRequest } from '../invoker/index.js';
 import type { FunctionDefinition, RetryPolicy, Trigger } from '../registry/index.js';
+import type { ReplayEvent, ReplayQuery, ReplaySummary } from '../replay/index.js';
 
 /**
  * What the REST and gRPC servers need from the product, and nothing more. src/main.ts builds
@@ -19,6 +20,11 @@ export interface FunctionsService {
   invoke(request: InvokeRequest): Promise<InvocationRecord>;
   /** Recent invocation records of one function, newest first. */
   invocations(name: string, limit: number): Promise<readonly InvocationRecord[]>;
+  /**
+   * Runs recorded invocations again from their journals and compares them (docs/replay.md);
+   * reports each finding through `onEvent` as it goes. Stops between records when `signal` aborts.
+   */
+  replay(query: ReplayQuery, onEvent?: (event: ReplayEvent) => void, signal?: AbortSignal): Promise<ReplaySummary>;
   topology(): Promise<TopologySnapshot>;
   registryHistory(query: RegistryHistoryQuery): Promise<readonly RegistryHistoryEntry[]>;
   registryAt(point: RegistryPoint): Promise<RegistrySnapshot>;

@@ -27,6 +27,7 @@ export function createServiceSlot(): ServiceSlot {
     undeploy: (input) => real().undeploy(input),
     invoke: (request) => real().invoke(request),
     invocations: (name, limit) => real().invocations(name, limit),
+    replay: (query, onEvent, signal) => real().replay(query, onEvent, signal),
     topology: async () => real().topology(),
     registryHistory: (query) => real().registryHistory(query),
     registryAt: (point) => real().registryAt(point),

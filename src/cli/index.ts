@@ -4,6 +4,7 @@ import { registerDeployCommand } from './commands/deploy.js';
 import { registerFunctionCommands } from './commands/functions.js';
 import { registerInvocationsCommand } from './commands/invocations.js';
 import { registerRegistryCommands } from './commands/registry.js';
+import { registerReplayCommand } from './commands/replay.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTopologyCommand } from './commands/topology.js';
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   registerFunctionCommands(program);
   registerInvocationsCommand(program);
   registerRegistryCommands(program);
+  registerReplayCommand(program);
   registerTopologyCommand(program);
   return program;
 }

@@ -24,3 +24,23 @@ export function startProgress(label: string, enabled: boolean): { done(): void }
     },
   };
 }
+
+/**
+ * A bar with a count on stderr for work whose size is known (`aerofn replay`): `update(done,
+ * total)` redraws it, `done()` clears the line. Silent when stderr is not a terminal.
+ */
+export function startCountProgress(label: string, enabled: boolean): { update(done: number, total: number): void; done(): void } {
+  if (!enabled || process.stderr.isTTY !== true) return { update() {}, done() {} };
+  const width = 24;
+  let drawn = false;
+  return {
+    update(done, total) {
+      const filled = total === 0 ? width : Math.round((done / total) * width);
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}

@@ -10,6 +10,8 @@ import {
   type ListInvocationsResponse,
   type RegistryAtResponse,
   type RegistryHistoryResponse,
+  type ReplayEvent,
+  type ReplayRequest,
   type Topology,
   type UndeployResponse,
 } from '../../gen/aerodb/functions/v1/functions.js';
@@ -89,6 +91,20 @@ export class FunctionsApiClient {
     } finally {
       signal?.removeEventListener('abort', abort);
       stream.cancel();
+    }
+  }
+  /** Yields the replay's events (started, a finding per record, summary) until it ends or `signal` aborts. */
+  async *replay(request: ReplayRequest, signal?: AbortSignal): AsyncGenerator<ReplayEvent> {
+    const stream = this.raw.replay(request, this.metadata());
+    const abort = (): void => stream.cancel();
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const event of stream) yield event as ReplayEvent;
+    } catch (error) {
+      const serviceError = error as grpc.ServiceError;
+      if (serviceError.code !== grpc.status.CANCELLED || signal?.aborted !== true) throw fromServiceError(serviceError, this.address);
+    } finally {
+      signal?.removeEventListener('abort', abort);
     }
   }
   registryHistory(name: string, limit: number): Promise<RegistryHistoryResponse> {

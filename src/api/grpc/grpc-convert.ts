@@ -2,6 +2,7 @@ import { FunctionError } from '../../errors/index.js';
 import type { DatabaseOperation, FilterPredicate, FunctionDefinition, Trigger } from '../../registry/index.js';
 import type * as pb from '../../gen/aerodb/functions/v1/functions.js';
 import type { InvocationRecord } from '../../invoker/index.js';
+import type { ReplayEvent, ReplayQuery } from '../../replay/index.js';
 import type { FunctionConfigInput, RegistryHistoryEntry, TopologySnapshot } from '../functions-service.js';
 
 /** Domain values ↔ the generated proto messages. Input is checked here as REST checks it by schema. */
@@ -140,5 +141,43 @@ export function toInvocationSummary(record: InvocationRecord): pb.InvocationSumm
     ok: record.outcome.ok,
     errorKind: record.outcome.ok ? '' : record.outcome.error.kind,
     recordJson: JSON.stringify(record),
+  };
+}
+
+/** A Replay request as the domain's query; "" and 0 mean unset, as proto3 sends them. */
+export function fromProtoReplayRequest(request: pb.ReplayRequest): ReplayQuery {
+  const against = request.against === '' ? 'recorded' : request.against;
+  if (against !== 'recorded' && against !== 'current') throw new FunctionError('BadRequest', `against must be "recorded" or "current", got "${request.against}"`);
+  if (request.name === '') throw new FunctionError('BadRequest', 'name is empty');
+  return {
+    name: request.name,
+    against,
+    ...(request.limit === 0 ? {} : { limit: request.limit }),
+    ...(request.invocationIds.length === 0 ? {} : { invocationIds: request.invocationIds }),
+  };
+}
+
+export function toProtoReplayEvent(event: ReplayEvent): pb.ReplayEvent {
+  if (event.type === 'started') return { event: { $case: 'started', value: { total: event.total } } };
+  if (event.type === 'summary') return { event: { $case: 'summary', value: { ...event.summary } } };
+  const { finding } = event;
+  return {
+    event: {
+      $case: 'finding',
+      value: {
+        invocationId: finding.invocationId,
+        attempt: finding.attempt,
+        startedAt: finding.startedAt,
+        recordedVersion: finding.recordedVersion,
+        replayedVersion: finding.replayedVersion ?? 0,
+        verdict: finding.verdict,
+        differences: [...finding.differences],
+        recordedOutcomeJson: JSON.stringify(finding.recorded),
+        replayedOutcomeJson: finding.replayed === null ? '' : JSON.stringify(finding.replayed),
+        durationMs: finding.durationMs,
+        done: event.done,
+        total: event.total,
+      },
+    },
   };
 }

@@ -10,6 +10,8 @@ import {
   InvokeRequest,
   type InvokeResponse,
   type FunctionsServer,
+  type ReplayEvent,
+  type ReplayRequest,
   type Topology,
 } from '../../gen/aerodb/functions/v1/functions.js';
 import { authenticate, authenticateServiceRole, type Authenticator } from '../authenticate.js';
@@ -17,7 +19,7 @@ import type { FunctionsService } from '../functions-service.js';
 import { installFastUnary, type FastUnaryMethod } from './fast-unary.js';
 import { frameInvokeResponse } from './invoke-frame.js';
 import { fixMapEntryNames } from './reflection-descriptors.js';
-import { fromProtoConfig, fromProtoTrigger, toFunctionInfo, toInvocationSummary, toProtoRegistryEvent, toProtoTopology } from './grpc-convert.js';
+import { fromProtoConfig, fromProtoReplayRequest, fromProtoTrigger, toFunctionInfo, toInvocationSummary, toProtoRegistryEvent, toProtoReplayEvent, toProtoTopology } from './grpc-convert.js';
 
 export const grpcServiceName = 'aerodb.functions.v1.Functions';
 /** Same depth from src/api/grpc and dist/api/grpc: the .proto ships beside both. */
@@ -196,6 +198,24 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       const records = await service.invocations(request.name, request.limit === 0 ? 20 : request.limit);
       return { invocations: records.map(toInvocationSummary) };
     }),
+    replay: (call: grpc.ServerWritableStream<ReplayRequest, ReplayEvent>) => {
+      // Cancelling the call (the CLI's Ctrl-C) stops the replay between records.
+      const cancelled = new AbortController();
+      call.on('cancelled', () => cancelled.abort());
+      (async () => {
+        await authenticateServiceRole(auth, authorization(call.metadata), 'replaying invocations');
+        requireReady();
+        const query = fromProtoReplayRequest(call.request);
+        await service.replay(query, (event) => call.write(toProtoReplayEvent(event)), cancelled.signal);
+      })().then(
+        () => call.end(),
+        (error: unknown) => {
+          if (cancelled.signal.aborted) return;
+          if (!(error instanceof FunctionError)) logger.error({ err: error }, 'gRPC replay failed');
+          call.emit('error', toServiceError(error));
+        },
+      );
+    },
     registryAt: unary(logger, async (request, metadata) => {
       await authenticateServiceRole(auth, authorization(metadata), 'reading the registry at a point');
       const point = request.point;

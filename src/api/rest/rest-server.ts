@@ -2,12 +2,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { FunctionError } from '../../errors/index.js';
 import type { InvocationRecord } from '../../invoker/index.js';
+import type { ReplayFinding } from '../../replay/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { Trigger } from '../../registry/index.js';
 import { authenticate, authenticateServiceRole, type Authenticator } from '../authenticate.js';
 import type { FunctionConfigInput, FunctionsService } from '../functions-service.js';
 import { createErrorHandler, errorBody, formatValidationErrors } from './rest-errors.js';
-import { deployBodySchema, nameParamsSchema, type DeployBody } from './schemas.js';
+import { deployBodySchema, nameParamsSchema, replayBodySchema, type DeployBody, type ReplayBody } from './schemas.js';
 import { registerTopologyRoutes } from './topology-routes.js';
 
 export interface RestServerOptions {
@@ -139,6 +140,31 @@ export function createRestServer(options: RestServerOptions): FastifyInstance {
       const limit = optionalInteger(request.query['limit'], 'limit', 1, 1000) ?? 20;
       service.get(request.params.name);
       return { invocations: await service.invocations(request.params.name, limit) };
+    },
+  );
+
+  // Replay (docs/replay.md): the whole report at once; gRPC's Replay streams it as it goes.
+  app.post<{ Params: NameParams; Body: ReplayBody | undefined }>(
+    '/functions/v1/:name/replay',
+    { schema: { params: nameParamsSchema, body: replayBodySchema } },
+    async (request, reply) => {
+      await authenticateServiceRole(auth, request.headers.authorization, 'replaying invocations');
+      requireReady();
+      const body = request.body ?? {};
+      const findings: ReplayFinding[] = [];
+      // A client that goes away stops the replay between records (the response closes unsent).
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableEnded) gone.abort();
+      });
+      const summary = await service.replay(
+        { name: request.params.name, ...body },
+        (event) => {
+          if (event.type === 'finding') findings.push(event.finding);
+        },
+        gone.signal,
+      );
+      return { summary, findings };
     },
   );
 

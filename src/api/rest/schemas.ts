@@ -98,3 +98,19 @@ export interface DeployBody {
   triggers?: unknown[];
   expectedVersion?: number;
 }
+
+export const replayBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    invocationIds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: 1000 },
+    against: { type: 'string', enum: ['recorded', 'current'] },
+  },
+} as const;
+
+export interface ReplayBody {
+  limit?: number;
+  invocationIds?: string[];
+  against?: 'recorded' | 'current';
+}

@@ -241,6 +241,60 @@ export interface ListInvocationsResponse {
   invocations: InvocationSummary[];
 }
 
+export interface ReplayRequest {
+  name: string;
+  /** The newest `limit` records, 1-1000; 0 = 20. Ignored when invocation_ids is set. */
+  limit: number;
+  /** Exactly these invocations (from ListInvocations). */
+  invocationIds: string[];
+  /**
+   * "recorded" (default, also ""): each run's own version, to audit it; "current": the version
+   * serving now, to see whether it answers old inputs as the old one did.
+   */
+  against: string;
+}
+
+export interface ReplayStarted {
+  total: number;
+}
+
+export interface ReplayFinding {
+  invocationId: string;
+  attempt: number;
+  /** ISO 8601, of the recorded run. */
+  startedAt: string;
+  recordedVersion: number;
+  /** 0 when skipped before running. */
+  replayedVersion: number;
+  /** match, diverged or skipped. */
+  verdict: string;
+  /** What differs, first difference first; for skipped, why. */
+  differences: string[];
+  /** The outcomes as JSON ({"ok":true,"output":…} or {"ok":false,"error":{…}}); replayed is "" when skipped. */
+  recordedOutcomeJson: string;
+  replayedOutcomeJson: string;
+  durationMs: number;
+  /** Findings so far, of total. */
+  done: number;
+  total: number;
+}
+
+export interface ReplaySummary {
+  name: string;
+  against: string;
+  total: number;
+  matched: number;
+  diverged: number;
+  skipped: number;
+}
+
+export interface ReplayEvent {
+  event: { $case: "started"; value: ReplayStarted } | { $case: "finding"; value: ReplayFinding } | {
+    $case: "summary";
+    value: ReplaySummary;
+  } | undefined;
+}
+
 function createBaseRetryPolicy(): RetryPolicy {
   return { maxAttempts: undefined, initialBackoffMs: undefined, maxBackoffMs: undefined };
 }
@@ -3319,6 +3373,753 @@ export const ListInvocationsResponse: MessageFns<ListInvocationsResponse> = {
   },
 };
 
+function createBaseReplayRequest(): ReplayRequest {
+  return { name: "", limit: 0, invocationIds: [], against: "" };
+}
+
+export const ReplayRequest: MessageFns<ReplayRequest> = {
+  encode(message: ReplayRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    for (const v of message.invocationIds) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.against !== "") {
+      writer.uint32(34).string(message.against);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.invocationIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.against = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      invocationIds: globalThis.Array.isArray(object?.invocationIds)
+        ? object.invocationIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.invocation_ids)
+        ? object.invocation_ids.map((e: any) => globalThis.String(e))
+        : [],
+      against: isSet(object.against) ? globalThis.String(object.against) : "",
+    };
+  },
+
+  toJSON(message: ReplayRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.invocationIds?.length) {
+      obj.invocationIds = message.invocationIds;
+    }
+    if (message.against !== "") {
+      obj.against = message.against;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayRequest>): ReplayRequest {
+    return ReplayRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayRequest>): ReplayRequest {
+    const message = createBaseReplayRequest();
+    message.name = object.name ?? "";
+    message.limit = object.limit ?? 0;
+    message.invocationIds = object.invocationIds?.map((e) => e) || [];
+    message.against = object.against ?? "";
+    return message;
+  },
+};
+
+function createBaseReplayStarted(): ReplayStarted {
+  return { total: 0 };
+}
+
+export const ReplayStarted: MessageFns<ReplayStarted> = {
+  encode(message: ReplayStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.total !== 0) {
+      writer.uint32(8).uint32(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayStarted {
+    return { total: isSet(object.total) ? globalThis.Number(object.total) : 0 };
+  },
+
+  toJSON(message: ReplayStarted): unknown {
+    const obj: any = {};
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayStarted>): ReplayStarted {
+    return ReplayStarted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayStarted>): ReplayStarted {
+    const message = createBaseReplayStarted();
+    message.total = object.total ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplayFinding(): ReplayFinding {
+  return {
+    invocationId: "",
+    attempt: 0,
+    startedAt: "",
+    recordedVersion: 0,
+    replayedVersion: 0,
+    verdict: "",
+    differences: [],
+    recordedOutcomeJson: "",
+    replayedOutcomeJson: "",
+    durationMs: 0,
+    done: 0,
+    total: 0,
+  };
+}
+
+export const ReplayFinding: MessageFns<ReplayFinding> = {
+  encode(message: ReplayFinding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.invocationId !== "") {
+      writer.uint32(10).string(message.invocationId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.startedAt !== "") {
+      writer.uint32(26).string(message.startedAt);
+    }
+    if (message.recordedVersion !== 0) {
+      writer.uint32(32).uint32(message.recordedVersion);
+    }
+    if (message.replayedVersion !== 0) {
+      writer.uint32(40).uint32(message.replayedVersion);
+    }
+    if (message.verdict !== "") {
+      writer.uint32(50).string(message.verdict);
+    }
+    for (const v of message.differences) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.recordedOutcomeJson !== "") {
+      writer.uint32(66).string(message.recordedOutcomeJson);
+    }
+    if (message.replayedOutcomeJson !== "") {
+      writer.uint32(74).string(message.replayedOutcomeJson);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(81).double(message.durationMs);
+    }
+    if (message.done !== 0) {
+      writer.uint32(88).uint32(message.done);
+    }
+    if (message.total !== 0) {
+      writer.uint32(96).uint32(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayFinding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayFinding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.invocationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.startedAt = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.recordedVersion = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replayedVersion = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.verdict = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.differences.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.recordedOutcomeJson = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.replayedOutcomeJson = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.durationMs = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.done = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayFinding {
+    return {
+      invocationId: isSet(object.invocationId)
+        ? globalThis.String(object.invocationId)
+        : isSet(object.invocation_id)
+        ? globalThis.String(object.invocation_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      startedAt: isSet(object.startedAt)
+        ? globalThis.String(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.String(object.started_at)
+        : "",
+      recordedVersion: isSet(object.recordedVersion)
+        ? globalThis.Number(object.recordedVersion)
+        : isSet(object.recorded_version)
+        ? globalThis.Number(object.recorded_version)
+        : 0,
+      replayedVersion: isSet(object.replayedVersion)
+        ? globalThis.Number(object.replayedVersion)
+        : isSet(object.replayed_version)
+        ? globalThis.Number(object.replayed_version)
+        : 0,
+      verdict: isSet(object.verdict) ? globalThis.String(object.verdict) : "",
+      differences: globalThis.Array.isArray(object?.differences)
+        ? object.differences.map((e: any) => globalThis.String(e))
+        : [],
+      recordedOutcomeJson: isSet(object.recordedOutcomeJson)
+        ? globalThis.String(object.recordedOutcomeJson)
+        : isSet(object.recorded_outcome_json)
+        ? globalThis.String(object.recorded_outcome_json)
+        : "",
+      replayedOutcomeJson: isSet(object.replayedOutcomeJson)
+        ? globalThis.String(object.replayedOutcomeJson)
+        : isSet(object.replayed_outcome_json)
+        ? globalThis.String(object.replayed_outcome_json)
+        : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      done: isSet(object.done) ? globalThis.Number(object.done) : 0,
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+    };
+  },
+
+  toJSON(message: ReplayFinding): unknown {
+    const obj: any = {};
+    if (message.invocationId !== "") {
+      obj.invocationId = message.invocationId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.startedAt !== "") {
+      obj.startedAt = message.startedAt;
+    }
+    if (message.recordedVersion !== 0) {
+      obj.recordedVersion = Math.round(message.recordedVersion);
+    }
+    if (message.replayedVersion !== 0) {
+      obj.replayedVersion = Math.round(message.replayedVersion);
+    }
+    if (message.verdict !== "") {
+      obj.verdict = message.verdict;
+    }
+    if (message.differences?.length) {
+      obj.differences = message.differences;
+    }
+    if (message.recordedOutcomeJson !== "") {
+      obj.recordedOutcomeJson = message.recordedOutcomeJson;
+    }
+    if (message.replayedOutcomeJson !== "") {
+      obj.replayedOutcomeJson = message.replayedOutcomeJson;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = floatToJson(message.durationMs);
+    }
+    if (message.done !== 0) {
+      obj.done = Math.round(message.done);
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayFinding>): ReplayFinding {
+    return ReplayFinding.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayFinding>): ReplayFinding {
+    const message = createBaseReplayFinding();
+    message.invocationId = object.invocationId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.startedAt = object.startedAt ?? "";
+    message.recordedVersion = object.recordedVersion ?? 0;
+    message.replayedVersion = object.replayedVersion ?? 0;
+    message.verdict = object.verdict ?? "";
+    message.differences = object.differences?.map((e) => e) || [];
+    message.recordedOutcomeJson = object.recordedOutcomeJson ?? "";
+    message.replayedOutcomeJson = object.replayedOutcomeJson ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.done = object.done ?? 0;
+    message.total = object.total ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplaySummary(): ReplaySummary {
+  return { name: "", against: "", total: 0, matched: 0, diverged: 0, skipped: 0 };
+}
+
+export const ReplaySummary: MessageFns<ReplaySummary> = {
+  encode(message: ReplaySummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.against !== "") {
+      writer.uint32(18).string(message.against);
+    }
+    if (message.total !== 0) {
+      writer.uint32(24).uint32(message.total);
+    }
+    if (message.matched !== 0) {
+      writer.uint32(32).uint32(message.matched);
+    }
+    if (message.diverged !== 0) {
+      writer.uint32(40).uint32(message.diverged);
+    }
+    if (message.skipped !== 0) {
+      writer.uint32(48).uint32(message.skipped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplaySummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplaySummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.against = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.matched = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.diverged = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.skipped = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplaySummary {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      against: isSet(object.against) ? globalThis.String(object.against) : "",
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      matched: isSet(object.matched) ? globalThis.Number(object.matched) : 0,
+      diverged: isSet(object.diverged) ? globalThis.Number(object.diverged) : 0,
+      skipped: isSet(object.skipped) ? globalThis.Number(object.skipped) : 0,
+    };
+  },
+
+  toJSON(message: ReplaySummary): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.against !== "") {
+      obj.against = message.against;
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.matched !== 0) {
+      obj.matched = Math.round(message.matched);
+    }
+    if (message.diverged !== 0) {
+      obj.diverged = Math.round(message.diverged);
+    }
+    if (message.skipped !== 0) {
+      obj.skipped = Math.round(message.skipped);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplaySummary>): ReplaySummary {
+    return ReplaySummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplaySummary>): ReplaySummary {
+    const message = createBaseReplaySummary();
+    message.name = object.name ?? "";
+    message.against = object.against ?? "";
+    message.total = object.total ?? 0;
+    message.matched = object.matched ?? 0;
+    message.diverged = object.diverged ?? 0;
+    message.skipped = object.skipped ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplayEvent(): ReplayEvent {
+  return { event: undefined };
+}
+
+export const ReplayEvent: MessageFns<ReplayEvent> = {
+  encode(message: ReplayEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.event?.$case) {
+      case "started":
+        ReplayStarted.encode(message.event.value, writer.uint32(10).fork()).join();
+        break;
+      case "finding":
+        ReplayFinding.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
+      case "summary":
+        ReplaySummary.encode(message.event.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = { $case: "started", value: ReplayStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "finding", value: ReplayFinding.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = { $case: "summary", value: ReplaySummary.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayEvent {
+    return {
+      event: isSet(object.started)
+        ? { $case: "started", value: ReplayStarted.fromJSON(object.started) }
+        : isSet(object.finding)
+        ? { $case: "finding", value: ReplayFinding.fromJSON(object.finding) }
+        : isSet(object.summary)
+        ? { $case: "summary", value: ReplaySummary.fromJSON(object.summary) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReplayEvent): unknown {
+    const obj: any = {};
+    if (message.event?.$case === "started") {
+      obj.started = ReplayStarted.toJSON(message.event.value);
+    } else if (message.event?.$case === "finding") {
+      obj.finding = ReplayFinding.toJSON(message.event.value);
+    } else if (message.event?.$case === "summary") {
+      obj.summary = ReplaySummary.toJSON(message.event.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReplayEvent>): ReplayEvent {
+    return ReplayEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReplayEvent>): ReplayEvent {
+    const message = createBaseReplayEvent();
+    switch (object.event?.$case) {
+      case "started": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "started", value: ReplayStarted.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "finding": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "finding", value: ReplayFinding.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "summary": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "summary", value: ReplaySummary.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 export type FunctionsService = typeof FunctionsService;
 export const FunctionsService = {
   /** Deploys a new version of a function (service_role). Returns after the registry applied it. */
@@ -3427,6 +4228,20 @@ export const FunctionsService = {
       Buffer.from(ListInvocationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListInvocationsResponse => ListInvocationsResponse.decode(value),
   },
+  /**
+   * Runs a function's recorded invocations again, host calls answered from their journals, and
+   * compares each with its record (service_role): a Started event, a Finding per record as it
+   * goes, then the Summary. Cancelling the call stops the replay between records.
+   */
+  replay: {
+    path: "/aerodb.functions.v1.Functions/Replay" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReplayRequest): Buffer => Buffer.from(ReplayRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplayRequest => ReplayRequest.decode(value),
+    responseSerialize: (value: ReplayEvent): Buffer => Buffer.from(ReplayEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplayEvent => ReplayEvent.decode(value),
+  },
 } as const;
 
 export interface FunctionsServer extends UntypedServiceImplementation {
@@ -3450,6 +4265,12 @@ export interface FunctionsServer extends UntypedServiceImplementation {
    * GET /functions/v1/{name}/invocations lists them.
    */
   listInvocations: handleUnaryCall<ListInvocationsRequest, ListInvocationsResponse>;
+  /**
+   * Runs a function's recorded invocations again, host calls answered from their journals, and
+   * compares each with its record (service_role): a Started event, a Finding per record as it
+   * goes, then the Summary. Cancelling the call stops the replay between records.
+   */
+  replay: handleServerStreamingCall<ReplayRequest, ReplayEvent>;
 }
 
 export interface FunctionsClient extends Client {
@@ -3604,6 +4425,17 @@ export interface FunctionsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListInvocationsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Runs a function's recorded invocations again, host calls answered from their journals, and
+   * compares each with its record (service_role): a Started event, a Finding per record as it
+   * goes, then the Summary. Cancelling the call stops the replay between records.
+   */
+  replay(request: ReplayRequest, options?: Partial<CallOptions>): ClientReadableStream<ReplayEvent>;
+  replay(
+    request: ReplayRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReplayEvent>;
 }
 
 export const FunctionsClient = makeGenericClientConstructor(
