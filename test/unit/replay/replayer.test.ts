@@ -115,6 +115,19 @@ describe('replay (recorded runs executed again from their journals)', () => {
     assert.equal(findings[0]?.replayed?.ok, false);
   });
 
+  it('replays retries of one event (one invocation id) one after another, each against its journal', async () => {
+    const id = randomUUID();
+    const attempts: InvocationRecord[] = [];
+    for (const [attempt, sql] of [[1, "select 'first' as try"], [2, "select 'second' as try"]] as const) {
+      const record = await live.invoke({ functionName: 'proxy', payload: dbCall(sql), trigger: 'database', rls: asUser, invocationId: id, attempt });
+      recorded.push(record);
+      attempts.push(record);
+    }
+    const findings: ReplayFinding[] = [];
+    await replayer().replay({ name: 'proxy', invocationIds: [id] }, (event) => event.type === 'finding' && findings.push(event.finding));
+    assert.deepEqual(findings.map((finding) => [finding.attempt, finding.verdict]), [[1, 'match'], [2, 'match']]);
+  });
+
   it('skips runs that did not finish, and refuses queries it cannot run', async () => {
     const abandoned: InvocationRecord = { ...recorded[0]!, id: randomUUID(), outcome: { ok: false, error: { kind: 'Unavailable', code: 'AEROFN_UNAVAILABLE', httpStatus: 503, message: 'abandoned at shutdown' } } };
     recorded.push(abandoned);
