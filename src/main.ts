@@ -23,7 +23,7 @@ import { createInvoker, trackInvocations, type InvocationRecord } from './invoke
 import { createRootLogger, type Logger } from './observability/index.js';
 import { createPipeline, type Pipeline } from './pipeline/index.js';
 import { createRegistry, defaultRetryPolicy, type Registry } from './registry/index.js';
-import { createReplayer } from './replay/index.js';
+import { createReplayer, findInvocationRecords } from './replay/index.js';
 import { createScheduler, createSchedulerMetrics, type Scheduler } from './scheduler/index.js';
 import { validateModule } from './wasm/index.js';
 import { createHostFunctions } from './wasm/host/index.js';
@@ -209,10 +209,13 @@ export async function startService(options: StartOptions): Promise<RunningServic
 
     // REST and gRPC calls are tracked so a drain can record the ones its bound cut off.
     const apiCalls = trackInvocations(invoker, registry);
-    // Replay picks its records from the facade's recent invocations (the pipeline's, seeded from the log).
+    // Replay picks its records from the facade's recent invocations (the pipeline's, seeded from the
+    // log), and finds older ones by id on the invocations topic.
+    const invocationsTopic = pipeline?.topics.invocations ?? `${config.eventLog.topicPrefix}aerofn.invocations`;
     const replayer = createReplayer({
       functions: registry,
       records: (name, limit) => facade.invocations(name, limit),
+      findRecords: (name, ids, signal) => findInvocationRecords(log, invocationsTopic, name, ids, signal),
       sandbox: config.sandbox,
       ...(hostFunctions.env === undefined ? {} : { liveEnv: hostFunctions.env }),
       logger,

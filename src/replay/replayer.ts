@@ -13,6 +13,11 @@ export interface ReplayerOptions {
   readonly functions: FunctionLookup;
   /** The records a replay picks from (the service: the function's recent invocations, newest first). */
   readonly records: RecordSource;
+  /**
+   * Finds records by id that `records` no longer lists (the service: the invocations topic,
+   * findInvocationRecords), every attempt of each, oldest first. Without it such ids are NotFound.
+   */
+  readonly findRecords?: (name: string, ids: readonly string[], signal?: AbortSignal) => Promise<readonly InvocationRecord[]>;
   /** config.sandbox: the replay runs in a sandbox of its own with these limits (one worker). */
   readonly sandbox: AeroConfig['sandbox'];
   /** The live `env` host function: journals hold no secrets, so env answers come from it. */
@@ -42,16 +47,25 @@ const DEFAULT_LIMIT = 20;
 export function createReplayer(options: ReplayerOptions): Replayer {
   const { functions, logger } = options;
 
-  async function pick(query: ReplayQuery): Promise<InvocationRecord[]> {
+  async function pick(query: ReplayQuery, signal: AbortSignal | undefined): Promise<InvocationRecord[]> {
     const ids = query.invocationIds ?? [];
     const listed = await options.records(query.name, ids.length > 0 ? MAX_REPLAY_RECORDS : (query.limit ?? DEFAULT_LIMIT));
     if (ids.length === 0) return [...listed].reverse();
-    const chosen = listed.filter((record) => ids.includes(record.id));
-    const missing = ids.filter((id) => !chosen.some((record) => record.id === id));
-    if (missing.length > 0) {
-      throw new FunctionError('NotFound', `no record of ${missing.map((id) => `"${id}"`).join(', ')} among the ${listed.length} recent invocations of "${query.name}" this instance keeps; \`aerofn invocations ${query.name}\` lists them`);
+    // Oldest first (the list is newest first), so ties in the sort below keep the order they ran in.
+    const chosen = listed.filter((record) => ids.includes(record.id)).reverse();
+    let missing = ids.filter((id) => !chosen.some((record) => record.id === id));
+    if (missing.length > 0 && options.findRecords !== undefined) {
+      // Older than the recent list: read back from the log.
+      const older = await options.findRecords(query.name, missing, signal);
+      chosen.push(...older);
+      missing = missing.filter((id) => !older.some((record) => record.id === id));
     }
-    return [...chosen].reverse();
+    if (missing.length > 0) {
+      const where = options.findRecords === undefined ? `among the ${listed.length} recent invocations of "${query.name}" this instance keeps` : `of "${query.name}" among its recent invocations or on the invocations topic`;
+      throw new FunctionError('NotFound', `no record of ${missing.map((id) => `"${id}"`).join(', ')} ${where}; \`aerofn invocations ${query.name}\` lists the recent ones`);
+    }
+    // Oldest first, and a retry after the attempt before it (a stable sort).
+    return chosen.sort((a, b) => (a.startedAt === b.startedAt ? a.attempt - b.attempt : a.startedAt < b.startedAt ? -1 : 1));
   }
 
   function check(query: ReplayQuery): ReplayTarget {
@@ -68,7 +82,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
   return {
     async replay(query, onEvent = () => {}, signal) {
       const against = check(query);
-      const records = await pick(query);
+      const records = await pick(query, signal);
       onEvent({ type: 'started', total: records.length });
       const journal = new JournalHostCalls(options.liveEnv);
       let serving: FunctionDefinition | undefined;

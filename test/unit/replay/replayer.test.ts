@@ -1,12 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RlsContext } from '../../../src/auth/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { openDatabase, type Database } from '../../../src/db/index.js';
+import { openEmbeddedEventLog } from '../../../src/eventlog/index.js';
+import { invocationAppendRecord } from '../../../src/pipeline/index.js';
 import { createInMemoryFunctions, createInvoker, type InMemoryFunctions, type InvocationRecord, type SandboxInvoker } from '../../../src/invoker/index.js';
 import { silentLogger } from '../../../src/observability/index.js';
-import { createReplayer, type ReplayEvent, type ReplayFinding } from '../../../src/replay/index.js';
+import { createReplayer, findInvocationRecords, type ReplayEvent, type ReplayFinding } from '../../../src/replay/index.js';
 import { createHostFunctions } from '../../../src/wasm/host/index.js';
 import { compileFixture } from '../../fixtures/wasm/compile-fixture.js';
 import { dbCall, envCall, proxyWasm } from '../host/guest-proxy.js';
@@ -126,6 +131,34 @@ describe('replay (recorded runs executed again from their journals)', () => {
     const findings: ReplayFinding[] = [];
     await replayer().replay({ name: 'proxy', invocationIds: [id] }, (event) => event.type === 'finding' && findings.push(event.finding));
     assert.deepEqual(findings.map((finding) => [finding.attempt, finding.verdict]), [[1, 'match'], [2, 'match']]);
+  });
+
+  it('finds runs the recent list no longer holds on the invocations topic, every attempt, oldest first', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aerofn-replay-log-'));
+    const log = await openEmbeddedEventLog({ dataDir: dir, logger: silentLogger(), fsync: false });
+    try {
+      const topic = 'aerofn.invocations';
+      await log.ensureTopic({ name: topic, partitions: 3 });
+      const id = randomUUID();
+      const runs = [
+        await live.invoke({ functionName: 'proxy', payload: dbCall("select 'old' as era"), trigger: 'database', rls: asUser, invocationId: id, attempt: 1 }),
+        await live.invoke({ functionName: 'whoami', payload: '{}', trigger: 'http', rls: asUser }),
+        await live.invoke({ functionName: 'proxy', payload: dbCall("select 'old' as era, 2 as try"), trigger: 'database', rls: asUser, invocationId: id, attempt: 2 }),
+        await live.invoke({ functionName: 'proxy', payload: dbCall('select 1'), trigger: 'http', rls: asUser }),
+      ];
+      // As the pipeline's sink writes them: keyed by function, the id in a header.
+      await log.append(topic, runs.map(invocationAppendRecord));
+      const fromLog = createReplayer({ functions, records: async () => [], findRecords: (name, ids, signal) => findInvocationRecords(log, topic, name, ids, signal), sandbox, logger: silentLogger() });
+      const findings: ReplayFinding[] = [];
+      const summary = await fromLog.replay({ name: 'proxy', invocationIds: [id] }, (event) => event.type === 'finding' && findings.push(event.finding));
+      assert.equal(summary.matched, 2);
+      assert.deepEqual(findings.map((finding) => [finding.invocationId, finding.attempt]), [[id, 1], [id, 2]]);
+      await assert.rejects(fromLog.replay({ name: 'proxy', invocationIds: ['never-ran'] }), (error: Error & { kind?: string }) => error.kind === 'NotFound' && /on the invocations topic/.test(error.message));
+      assert.deepEqual(await findInvocationRecords(log, 'no-such-topic', 'proxy', [id]), []);
+    } finally {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('skips runs that did not finish, and refuses queries it cannot run', async () => {
