@@ -118,6 +118,10 @@ Notes under row-level security (the insert also fires the database trigger of on
   curl -s $http/functions/v1/notes -H "authorization: Bearer \$USER_TOKEN" -H 'content-type: application/json' -d '{"body":"first note"}'
   curl -s "$http/functions/v1/on-note-insert/invocations?limit=5" -H "authorization: Bearer \$AEROFN_TOKEN"
 
+Replay (runs again from their journals, compared with their records; docs/replay.md):
+  node bin/aerofn.js replay notes                      # each run against its own version: match / diverged
+  node bin/aerofn.js replay on-note-insert --against current
+
 Scheduled (tick runs every minute, "* * * * *" in UTC, as the service role; docs/scheduler.md):
   curl -s "$http/functions/v1/tick/invocations?limit=5" -H "authorization: Bearer \$AEROFN_TOKEN"   # its runs, newest first (the first one at the next full minute)
   curl -s $http/metrics | grep aerofn_schedule
