@@ -23,6 +23,8 @@ export interface ReplayerOptions {
   /** The live `env` host function: journals hold no secrets, so env answers come from it. */
   readonly liveEnv?: HostFunction;
   readonly logger: Logger;
+  /** Replays running at once, each with its own worker thread; more are refused (default 2). */
+  readonly maxConcurrent?: number;
 }
 
 export interface Replayer {
@@ -46,6 +48,8 @@ const DEFAULT_LIMIT = 20;
  */
 export function createReplayer(options: ReplayerOptions): Replayer {
   const { functions, logger } = options;
+  const maxConcurrent = options.maxConcurrent ?? 2;
+  let running = 0;
 
   async function pick(query: ReplayQuery, signal: AbortSignal | undefined): Promise<InvocationRecord[]> {
     const ids = query.invocationIds ?? [];
@@ -82,74 +86,86 @@ export function createReplayer(options: ReplayerOptions): Replayer {
   return {
     async replay(query, onEvent = () => {}, signal) {
       const against = check(query);
-      const records = await pick(query, signal);
-      onEvent({ type: 'started', total: records.length });
-      const journal = new JournalHostCalls(options.liveEnv);
-      let serving: FunctionDefinition | undefined;
-      const invoker = createInvoker({
-        // The definition of the run being replayed, enabled or not: a replay audits, it does not serve.
-        functions: { getFunction: () => serving, getModule: (sha256) => functions.getModule(sha256) },
-        hostFunctions: journal.hostFunctions,
-        config: { ...options.sandbox, workers: 1 },
-        // Replayed guests' log lines are in the replayed journal, not the service's log again.
-        logger: logger.child({ module: 'replay' }, { level: 'error' }),
-        mainSpinMicros: 0,
-      });
-      const counts = { matched: 0, diverged: 0, skipped: 0 };
-      const plans = records.map((record) => plan(record, against, query.name));
+      // Each replay starts a worker thread of its own: a bound keeps many callers from taking the
+      // cores and memory live traffic needs.
+      if (running >= maxConcurrent) throw new FunctionError('Unavailable', `${running} replays are running on this instance, the most it runs at once; retry when one has finished`);
+      running += 1;
       try {
-        await invoker.ready();
-        let done = 0;
-        for (let at = 0; at < plans.length; ) {
-          if (signal?.aborted === true) throw new FunctionError('Unavailable', 'the replay was cancelled');
-          const batch = batchFrom(plans, at);
-          at += batch.plans.length;
-          serving = batch.definition === undefined ? undefined : { ...batch.definition, enabled: true };
-          const started = performance.now();
-          const findings = await Promise.all(batch.plans.map((next) => (next.definition === undefined ? skipped(next.record, next.skip ?? 'not runnable') : replayOne(next.record, next.definition, started))));
-          for (const finding of findings) {
-            counts[finding.verdict === 'match' ? 'matched' : finding.verdict] += 1;
-            done += 1;
-            onEvent({ type: 'finding', done, total: records.length, finding });
-          }
-        }
+        return await replayChecked(query, against, onEvent, signal);
       } finally {
-        await invoker.close();
-      }
-      const summary: ReplaySummary = { name: query.name, against, total: records.length, ...counts };
-      onEvent({ type: 'summary', summary });
-      return summary;
-
-      async function replayOne(record: InvocationRecord, definition: FunctionDefinition, started: number): Promise<ReplayFinding> {
-        const context = against === 'current' ? { ...record.context, version: definition.version } : record.context;
-        journal.begin(context.invocationId, record.journal);
-        let replayed: InvocationRecord;
-        try {
-          replayed = await invoker.invoke({
-            functionName: record.function,
-            payload: record.input,
-            trigger: 'replay',
-            rls: { role: context.role as DatabaseRole, sub: context.sub, claims: context.claims },
-            context,
-            attempt: record.attempt,
-          });
-        } catch (error) {
-          journal.end(context.invocationId);
-          return skipped(record, `it could not run: ${(error as Error).message}`);
-        }
-        const offPath = journal.end(context.invocationId);
-        const differences = [...offPath, ...compareRuns(record, replayed, { journal: offPath.length === 0 })];
-        return {
-          ...base(record),
-          replayedVersion: definition.version,
-          verdict: differences.length === 0 ? 'match' : 'diverged',
-          differences,
-          replayed: replayed.outcome,
-          durationMs: performance.now() - started,
-        };
+        running -= 1;
       }
     },
   };
+
+  async function replayChecked(query: ReplayQuery, against: ReplayTarget, onEvent: (event: ReplayEvent) => void, signal: AbortSignal | undefined): Promise<ReplaySummary> {
+    const records = await pick(query, signal);
+    onEvent({ type: 'started', total: records.length });
+    const journal = new JournalHostCalls(options.liveEnv);
+    let serving: FunctionDefinition | undefined;
+    const invoker = createInvoker({
+      // The definition of the run being replayed, enabled or not: a replay audits, it does not serve.
+      functions: { getFunction: () => serving, getModule: (sha256) => functions.getModule(sha256) },
+      hostFunctions: journal.hostFunctions,
+      config: { ...options.sandbox, workers: 1 },
+      // Replayed guests' log lines are in the replayed journal, not the service's log again.
+      logger: logger.child({ module: 'replay' }, { level: 'error' }),
+      mainSpinMicros: 0,
+    });
+    const counts = { matched: 0, diverged: 0, skipped: 0 };
+    const plans = records.map((record) => plan(record, against, query.name));
+    try {
+      await invoker.ready();
+      let done = 0;
+      for (let at = 0; at < plans.length; ) {
+        if (signal?.aborted === true) throw new FunctionError('Unavailable', 'the replay was cancelled');
+        const batch = batchFrom(plans, at);
+        at += batch.plans.length;
+        serving = batch.definition === undefined ? undefined : { ...batch.definition, enabled: true };
+        const started = performance.now();
+        const findings = await Promise.all(batch.plans.map((next) => (next.definition === undefined ? skipped(next.record, next.skip ?? 'not runnable') : replayOne(next.record, next.definition, started))));
+        for (const finding of findings) {
+          counts[finding.verdict === 'match' ? 'matched' : finding.verdict] += 1;
+          done += 1;
+          onEvent({ type: 'finding', done, total: records.length, finding });
+        }
+      }
+    } finally {
+      await invoker.close();
+    }
+    const summary: ReplaySummary = { name: query.name, against, total: records.length, ...counts };
+    onEvent({ type: 'summary', summary });
+    return summary;
+
+    async function replayOne(record: InvocationRecord, definition: FunctionDefinition, started: number): Promise<ReplayFinding> {
+      const context = against === 'current' ? { ...record.context, version: definition.version } : record.context;
+      journal.begin(context.invocationId, record.journal);
+      let replayed: InvocationRecord;
+      try {
+        replayed = await invoker.invoke({
+          functionName: record.function,
+          payload: record.input,
+          trigger: 'replay',
+          rls: { role: context.role as DatabaseRole, sub: context.sub, claims: context.claims },
+          context,
+          attempt: record.attempt,
+        });
+      } catch (error) {
+        journal.end(context.invocationId);
+        return skipped(record, `it could not run: ${(error as Error).message}`);
+      }
+      const offPath = journal.end(context.invocationId);
+      const differences = [...offPath, ...compareRuns(record, replayed, { journal: offPath.length === 0 })];
+      return {
+        ...base(record),
+        replayedVersion: definition.version,
+        verdict: differences.length === 0 ? 'match' : 'diverged',
+        differences,
+        replayed: replayed.outcome,
+        durationMs: performance.now() - started,
+      };
+    }
+  }
 
   /** What to run a record on, or why it is skipped. */
   function plan(record: InvocationRecord, against: ReplayTarget, name: string): Plan {

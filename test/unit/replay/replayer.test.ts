@@ -172,4 +172,13 @@ describe('replay (recorded runs executed again from their journals)', () => {
     await assert.rejects(replayer().replay({ name: 'proxy', limit: 0 }), (error: Error & { kind?: string }) => error.kind === 'BadRequest');
     await assert.rejects(replayer().replay({ name: 'gone', against: 'current' }), (error: Error & { kind?: string }) => error.kind === 'NotFound');
   });
+
+  it('runs at most maxConcurrent replays at once and refuses more with Unavailable (retriable)', async () => {
+    const bounded = createReplayer({ functions, records, sandbox, logger: silentLogger(), maxConcurrent: 1 });
+    const first = bounded.replay({ name: 'proxy', limit: 2 });
+    await assert.rejects(bounded.replay({ name: 'proxy', limit: 2 }), (error: Error & { kind?: string }) => error.kind === 'Unavailable' && /1 replays are running/.test(error.message));
+    assert.equal((await first).total, 2);
+    // Once it finished, the next one runs.
+    assert.equal((await bounded.replay({ name: 'proxy', limit: 1 })).total, 1);
+  });
 });
