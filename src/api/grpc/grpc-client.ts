@@ -79,32 +79,25 @@ export class FunctionsApiClient {
     return this.call((m, o, cb) => this.raw.describeTopology({}, m, o, cb));
   }
   /** Yields snapshots until `signal` aborts or the server ends the stream. */
-  async *watchTopology(intervalMs: number, signal?: AbortSignal): AsyncGenerator<Topology> {
-    const stream = this.raw.watchTopology({ intervalMs }, this.metadata());
+  watchTopology(intervalMs: number, signal?: AbortSignal): AsyncGenerator<Topology> {
+    return this.streamed<Topology>(this.raw.watchTopology({ intervalMs }, this.metadata()), signal);
+  }
+  /** Yields the replay's events (started, a finding per record, summary) until it ends or `signal` aborts. */
+  replay(request: ReplayRequest, signal?: AbortSignal): AsyncGenerator<ReplayEvent> {
+    return this.streamed<ReplayEvent>(this.raw.replay(request, this.metadata()), signal);
+  }
+  /** A server stream's messages; cancelling (by `signal`) ends it quietly, other failures throw as FunctionErrors. */
+  private async *streamed<T>(stream: grpc.ClientReadableStream<unknown>, signal: AbortSignal | undefined): AsyncGenerator<T> {
     const abort = (): void => stream.cancel();
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      for await (const snapshot of stream) yield snapshot as Topology;
+      for await (const message of stream) yield message as T;
     } catch (error) {
       const serviceError = error as grpc.ServiceError;
       if (serviceError.code !== grpc.status.CANCELLED) throw fromServiceError(serviceError, this.address);
     } finally {
       signal?.removeEventListener('abort', abort);
       stream.cancel();
-    }
-  }
-  /** Yields the replay's events (started, a finding per record, summary) until it ends or `signal` aborts. */
-  async *replay(request: ReplayRequest, signal?: AbortSignal): AsyncGenerator<ReplayEvent> {
-    const stream = this.raw.replay(request, this.metadata());
-    const abort = (): void => stream.cancel();
-    signal?.addEventListener('abort', abort, { once: true });
-    try {
-      for await (const event of stream) yield event as ReplayEvent;
-    } catch (error) {
-      const serviceError = error as grpc.ServiceError;
-      if (serviceError.code !== grpc.status.CANCELLED || signal?.aborted !== true) throw fromServiceError(serviceError, this.address);
-    } finally {
-      signal?.removeEventListener('abort', abort);
     }
   }
   registryHistory(name: string, limit: number): Promise<RegistryHistoryResponse> {
