@@ -15,7 +15,7 @@ import {
   type GrpcServer,
 } from './api/index.js';
 import { createJwtVerifier } from './auth/index.js';
-import { ConfigError, loadConfig, type AeroConfig } from './config/index.js';
+import { ConfigError, defaultQueryMaxAnswerBytes, loadConfig, type AeroConfig } from './config/index.js';
 import { createCaptureSync, createChangeRelay, openDatabase, type ChangeRelay, type Database } from './db/index.js';
 import type { EventLog } from './eventlog/index.js';
 import { openEventLog } from './eventlog/index.js';
@@ -139,6 +139,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     const hostFunctions = createHostFunctions({
       database,
       httpFetchMaxResponseBytes: config.sandbox.httpFetchMaxResponseBytes,
+      dbQueryMaxAnswerBytes: config.database.queryMaxAnswerBytes ?? defaultQueryMaxAnswerBytes,
       environment: options.environment ?? process.env,
     });
     collectProcessMetrics();

@@ -40,6 +40,8 @@ export interface AeroConfig {
      * growing with it (docs/database.md).
      */
     readonly pgliteHeapMb?: number;
+    /** Largest db_query answer a guest gets, in bytes (absent: defaultQueryMaxAnswerBytes; docs/database.md). */
+    readonly queryMaxAnswerBytes?: number;
   };
   /** SQL files main.ts runs as the database owner at start, before serving (demo schema, first boot). */
   readonly bootstrap: { readonly initSql: readonly string[] };
@@ -116,3 +118,6 @@ export const defaultPreparedStatements = 100;
  * needs (tens of MB), and below what a host of this kind can give one answer.
  */
 export const defaultPgliteHeapMb = 1024;
+
+/** The largest db_query answer (its JSON) a guest gets unless configured otherwise: 16 MiB. */
+export const defaultQueryMaxAnswerBytes = 16 * 1024 * 1024;

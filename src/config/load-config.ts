@@ -1,6 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { ConfigError, defaultPgliteHeapMb, defaultPreparedStatements, parsers, type AeroConfig, type DeliveryMode, type SettingSpec } from './config-schema.js';
+import { ConfigError, defaultPgliteHeapMb, defaultPreparedStatements, defaultQueryMaxAnswerBytes, parsers, type AeroConfig, type DeliveryMode, type SettingSpec } from './config-schema.js';
 
 const port = parsers.integer(0, 65535);
 
@@ -24,6 +24,7 @@ export const settings = {
   initSql: { env: 'AEROFN_INIT_SQL', description: 'comma-separated SQL files run as the database owner at start (idempotent scripts)', default: [], parse: parsers.list },
   databasePoolSize: { env: 'AEROFN_DATABASE_POOL_SIZE', description: 'PostgreSQL connections', default: 10, parse: parsers.integer(1, 1000) },
   preparedStatements: { env: 'AEROFN_DATABASE_PREPARED_STATEMENTS', description: 'db_query statements kept prepared per connection (0 = none)', default: defaultPreparedStatements, parse: parsers.integer(0, 10_000) },
+  queryMaxAnswerBytes: { env: 'AEROFN_DB_QUERY_MAX_ANSWER_BYTES', description: 'largest db_query answer a guest gets (its JSON); past it the guest gets a 54000 error instead of the rows', default: defaultQueryMaxAnswerBytes, parse: parsers.integer(1024, 1024 * 1024 * 1024) },
   pgliteHeapMb: { env: 'AEROFN_PGLITE_HEAP_MB', description: 'heap limit of the PGlite thread in MB: a statement whose answer outgrows it stops the database thread (the service exits to be restarted) instead of the process running out of memory', default: defaultPgliteHeapMb, parse: parsers.integer(64, 65_536) },
   pgliteThread: { env: 'AEROFN_PGLITE_THREAD', description: 'run the embedded PGlite on a thread of its own (false: on the main thread)', default: true, parse: parsers.boolean },
   workers: { env: 'AEROFN_WORKERS', description: 'sandbox worker threads', default: availableParallelism(), defaultText: 'the number of cores', parse: parsers.integer(1, 256) },
@@ -99,7 +100,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       topicPrefix: v.topicPrefix,
       fsync: v.fsync,
     },
-    database: { url: v.databaseUrl, poolSize: v.databasePoolSize, preparedStatements: v.preparedStatements, pgliteThread: v.pgliteThread, pgliteHeapMb: v.pgliteHeapMb },
+    database: { url: v.databaseUrl, poolSize: v.databasePoolSize, preparedStatements: v.preparedStatements, pgliteThread: v.pgliteThread, pgliteHeapMb: v.pgliteHeapMb, queryMaxAnswerBytes: v.queryMaxAnswerBytes },
     bootstrap: { initSql: v.initSql },
     sandbox: {
       workers: v.workers,

@@ -16,6 +16,12 @@ export interface QueryOptions {
   readonly deadline?: number;
   /** Depth of the invocation issuing the statement; captured changes carry depth + 1. */
   readonly triggerDepth?: number;
+  /**
+   * A guest's statement: the largest answer it may get, in bytes. Past it the statement fails
+   * with SQLSTATE 54000; on PostgreSQL the rows past it are read and dropped, so the answer never
+   * takes more memory than that (docs/database.md).
+   */
+  readonly maxAnswerBytes?: number;
 }
 
 /** Runs single statements with bound parameters inside an owner transaction. */

@@ -17,7 +17,13 @@ export interface Driver {
     setup: { readonly text: string; readonly values: readonly (string | null)[] },
     sql: string,
     params: readonly unknown[],
-    options?: { signal?: AbortSignal; deadline?: number; check?: () => Promise<Error | undefined> },
+    options?: {
+      signal?: AbortSignal;
+      deadline?: number;
+      check?: () => Promise<Error | undefined>;
+      /** PostgreSQL: rows past this many bytes are read and dropped, and the statement fails with 54000 (QueryOptions.maxAnswerBytes). */
+      maxAnswerBytes?: number;
+    },
   ): Promise<QueryResult>;
   /** Single statement outside any explicit transaction, extended protocol. */
   query(sql: string, params?: readonly unknown[]): Promise<QueryResult>;

@@ -52,9 +52,27 @@ export async function answerGuestQuery(query: Database['query'], request: Uint8A
   const params = json['params'] ?? [];
   if (!Array.isArray(params)) return { answer: errorResponse('"params" must be an array', '22023') };
   try {
-    return { answer: JSON.stringify(await query(json['sql'], params, rls, options)) };
+    const answer = JSON.stringify(await query(json['sql'], params, rls, options));
+    // UTF-8 is at most three bytes per UTF-16 unit: most answers are judged by their length alone.
+    const cap = options.maxAnswerBytes;
+    if (cap !== undefined && answer.length * 3 > cap && Buffer.byteLength(answer, 'utf8') > cap) throw answerTooLarge(cap);
+    return { answer };
   } catch (error) {
     const failure = error instanceof DatabaseError ? error : new DatabaseError((error as Error).message, undefined);
     return { answer: errorResponse(failure.message, failure.code), failure };
   }
+}
+
+/** SQLSTATE program_limit_exceeded: what a guest gets for an answer past QueryOptions.maxAnswerBytes. */
+export const ANSWER_TOO_LARGE = '54000';
+
+/**
+ * The answer past the cap, as the guest reads it. The statement itself ran: on PostgreSQL the
+ * rows come after it committed, so a write whose RETURNING answer is too large stays committed.
+ */
+export function answerTooLarge(maxAnswerBytes: number): DatabaseError {
+  return new DatabaseError(
+    `db_query's answer is larger than AEROFN_DB_QUERY_MAX_ANSWER_BYTES (${maxAnswerBytes} bytes): select fewer rows (LIMIT, paging by key) or columns. The statement ran; a write it made stays committed.`,
+    ANSWER_TOO_LARGE,
+  );
 }

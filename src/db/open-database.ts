@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { defaultPgliteHeapMb, defaultPreparedStatements, type AeroConfig } from '../config/index.js';
+import { defaultPgliteHeapMb, defaultPreparedStatements, defaultQueryMaxAnswerBytes, type AeroConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Database } from './database.js';
 import { openPgliteDriver } from './pglite/pglite-driver.js';
@@ -19,13 +19,13 @@ export interface OpenDatabaseOptions {
 /** PostgreSQL when DATABASE_URL is set, else PGlite in the data dir (DESIGN §2). */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const logger = options.logger;
-  const { url, poolSize, preparedStatements = defaultPreparedStatements, pgliteThread = true, pgliteHeapMb = defaultPgliteHeapMb } = options.config.database;
+  const { url, poolSize, preparedStatements = defaultPreparedStatements, pgliteThread = true, pgliteHeapMb = defaultPgliteHeapMb, queryMaxAnswerBytes = defaultQueryMaxAnswerBytes } = options.config.database;
   const pgliteOptions = { preparedStatements, ...(options.inMemory === true ? {} : { dataDir: join(options.dataDir, 'pglite') }) };
   const driver =
     url !== undefined
       ? openPostgresDriver({ url, poolSize, preparedStatements, logger })
       : pgliteThread
-        ? await openPgliteThreadDriver({ ...pgliteOptions, heapMb: pgliteHeapMb })
+        ? await openPgliteThreadDriver({ ...pgliteOptions, heapMb: pgliteHeapMb, maxAnswerBytes: queryMaxAnswerBytes })
         : await openPgliteDriver(pgliteOptions);
   try {
     return await createRlsDatabase(driver, logger);

@@ -55,7 +55,7 @@ export function rlsQuery(driver: Driver): Database['query'] {
     checkGuestStatement(sql);
     const role = roles[rls.role];
     if (role === undefined) throw new DatabaseError(`unknown database role "${String(rls.role)}"`, '22023');
-    const { signal, deadline } = options;
+    const { signal, deadline, maxAnswerBytes } = options;
     if (signal?.aborted === true) throw canceled('the invocation ended');
     let statementTimeoutMs: number | undefined;
     if (deadline !== undefined) {
@@ -82,7 +82,12 @@ export function rlsQuery(driver: Driver): Database['query'] {
       return undefined;
     };
     try {
-      return await driver.sessionQuery(setup, sql, params, { ...(signal === undefined ? {} : { signal }), ...(deadline === undefined ? {} : { deadline }), check });
+      return await driver.sessionQuery(setup, sql, params, {
+        ...(signal === undefined ? {} : { signal }),
+        ...(deadline === undefined ? {} : { deadline }),
+        ...(maxAnswerBytes === undefined ? {} : { maxAnswerBytes }),
+        check,
+      });
     } catch (error) {
       throw toDatabaseError(error);
     }

@@ -31,7 +31,7 @@ describe('db_query through the real sandbox on PostgreSQL', () => {
     await db.adminScript(notesSchemaSql(schema, userA, userB));
     const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
     const functions = createInMemoryFunctions(config.defaults);
-    invoker = createInvoker({ functions, hostFunctions: createHostFunctions({ database: db, httpFetchMaxResponseBytes: 1024, environment: {} }), config, logger: silentLogger() });
+    invoker = createInvoker({ functions, hostFunctions: createHostFunctions({ database: db, httpFetchMaxResponseBytes: 1024, dbQueryMaxAnswerBytes: 1024 * 1024, environment: {} }), config, logger: silentLogger() });
     const wasm = await proxyWasm();
     await functions.deploy('proxy', wasm);
     await functions.deploy('proxy-short', wasm, { config: { timeoutMs: 300 } });
@@ -52,6 +52,26 @@ describe('db_query through the real sandbox on PostgreSQL', () => {
     const forged = answer(await invoke('proxy', dbCall(`insert into ${schema}.notes (owner, body) values ($1, 'forged')`, [userB]), asA));
     assert.equal((forged['error'] as { code: string }).code, '42501');
     assert.equal(answer(await invoke('proxy', dbCall(`update ${schema}.notes set body = 'by service' where owner = $1`, [userB]), asService)).rowCount, 1);
+  });
+
+  it('reads a 200 MB answer past the 1 MiB cap off the socket without keeping it, and answers 54000', async () => {
+    // The main thread's heap, sampled while the statement streams: without the cap pg keeps every
+    // row until the statement ends (200 MB here), with it the rows past 1 MiB are dropped.
+    const baseline = process.memoryUsage().heapUsed;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 5);
+    let record;
+    try {
+      record = await invoke('proxy', dbCall("select repeat('x', 10000) as filler from generate_series(1, 20000)"), asService);
+    } finally {
+      clearInterval(sampler);
+    }
+    const refused = answer(record)['error'] as { code: string; message: string };
+    assert.equal(refused.code, '54000');
+    assert.match(refused.message, /larger than AEROFN_DB_QUERY_MAX_ANSWER_BYTES \(1048576 bytes\)/);
+    assert.ok(peak - baseline < 100 * 1024 * 1024, `the heap grew by ${Math.round((peak - baseline) / 1024 / 1024)} MB while the answer streamed`);
+    // The connection goes back to the pool in a good state: the next statements run.
+    for (let i = 0; i < 5; i++) assert.equal(answer(await invoke('proxy', dbCall('select 1 as one'), asService)).rowCount, 1);
   });
 
   it('cancels a statement at the invocation timeout and keeps none of its work', async () => {

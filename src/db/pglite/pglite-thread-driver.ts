@@ -20,6 +20,8 @@ export interface ThreadDriverOptions {
    * than growing the process until the host kills all of it.
    */
   readonly heapMb?: number;
+  /** Guests' db_query answered on the thread: the largest answer they get. */
+  readonly maxAnswerBytes?: number;
 }
 
 /**
@@ -51,13 +53,13 @@ class Serial {
  * sessions and transactions as the in-process driver, each a request over a shared-memory channel.
  */
 export async function openPgliteThreadDriver(driverOptions: ThreadDriverOptions): Promise<ThreadDriver> {
-  const { heapMb, ...options } = driverOptions;
+  const { heapMb, maxAnswerBytes, ...options } = driverOptions;
   const bellBuffer = new SharedArrayBuffer(BELL_BYTES);
   const bell = new Int32Array(bellBuffer);
   const channel = new SharedArrayBuffer(CHANNEL_BYTES);
   const views: ChannelViews = channelViews(channel);
   const { port1, port2 } = new MessageChannel();
-  const worker = startThread({ bell: bellBuffer, channel, port: port2, options }, heapMb);
+  const worker = startThread({ bell: bellBuffer, channel, port: port2, options, ...(maxAnswerBytes === undefined ? {} : { maxAnswerBytes }) }, heapMb);
   let gone: Error | undefined;
   let closing = false;
   let reportFailure: (error: Error) => void = () => {};

@@ -103,6 +103,7 @@ async function serveGuest(channel: Channel, guestQuery: ReturnType<typeof rlsQue
     const { answer } = await answerGuestQuery(guestQuery, request, sessionContext(session), {
       deadline: wide[Wide.DEADLINE] as number,
       triggerDepth: cells[Cell.TRIGGER_DEPTH] as number,
+      ...(init.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: init.maxAnswerBytes }),
     });
     reply(channel, ReplyStatus.OK, answer);
   } catch (error) {

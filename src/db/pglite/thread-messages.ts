@@ -8,6 +8,8 @@ export interface ThreadInit {
   readonly channel: SharedArrayBuffer;
   readonly port: MessagePort;
   readonly options: { readonly dataDir?: string; readonly preparedStatements?: number };
+  /** Guests' db_query: the largest answer they get (QueryOptions.maxAnswerBytes). */
+  readonly maxAnswerBytes?: number;
 }
 
 /** main → thread over the worker's own port, announced by Bell.CONTROL: sandbox workers' channels. */

@@ -81,8 +81,12 @@ export function openPostgresDriver(options: { url: string; poolSize: number; pre
       const values = normalizeParams(params);
       const once = (client: Client): Promise<QueryResult> =>
         new Promise<QueryResult>((resolve, reject) => {
-          const submittable = sessionQuery(setup, { text: sql, values }, options.preparedStatements ?? 0, (error, result) =>
-            error === null ? resolve(toResult(result)) : reject(error),
+          const submittable = sessionQuery(
+            setup,
+            { text: sql, values },
+            options.preparedStatements ?? 0,
+            (error, result) => (error === null ? resolve(toResult(result)) : reject(error)),
+            queryOptions.maxAnswerBytes,
           );
           void client.query(submittable as pg.Submittable);
         });

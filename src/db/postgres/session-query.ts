@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { answerTooLarge } from '../guest-request.js';
 import { PreparedStatements } from '../prepared-statements.js';
 
 /** The parts of pg's Query and Connection we drive; pg documents Query as a Submittable. */
@@ -16,6 +17,8 @@ interface QueryInternals {
   prepare(connection: WireConnection): void;
   handleRowDescription(message: unknown): void;
   handleDataRow(message: unknown): void;
+  /** pg drops the rows after it is set and fails the query with it at ReadyForQuery. */
+  _canceledDueToError: Error | false | undefined;
   handleCommandComplete(message: unknown, connection: WireConnection): void;
   handleError(error: Error, connection: WireConnection): void;
 }
@@ -56,10 +59,13 @@ export function sessionQuery(
   statement: { readonly text: string; readonly values: unknown[] },
   preparedStatements: number,
   callback: (error: Error | null, result: pg.QueryResult) => void,
+  maxAnswerBytes?: number,
 ): unknown {
   const Base = pg.Query as unknown as QueryClass;
   class SessionQuery extends Base {
     private setupDone = false;
+    /** Wire bytes of the rows kept so far (DataRow message lengths). */
+    private answerBytes = 0;
     private connection: WireConnection | undefined;
     private statements: PreparedStatements | undefined;
 
@@ -94,7 +100,17 @@ export function sessionQuery(
     }
 
     override handleDataRow(message: unknown): void {
-      if (this.setupDone) super.handleDataRow(message);
+      if (!this.setupDone) return;
+      if (maxAnswerBytes !== undefined && !this._canceledDueToError) {
+        // Past the cap the rest of the answer is read off the socket and dropped, so a statement
+        // that selects gigabytes costs the main thread at most the cap, not the answer.
+        this.answerBytes += (message as { length: number }).length;
+        if (this.answerBytes > maxAnswerBytes) {
+          this._canceledDueToError = answerTooLarge(maxAnswerBytes);
+          return;
+        }
+      }
+      super.handleDataRow(message);
     }
 
     override handleError(error: Error, connection: WireConnection): void {

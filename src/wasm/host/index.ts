@@ -16,6 +16,8 @@ export interface HostFunctionsOptions {
   readonly database: Database;
   /** config.sandbox.httpFetchMaxResponseBytes */
   readonly httpFetchMaxResponseBytes: number;
+  /** config.database.queryMaxAnswerBytes (default: no cap) */
+  readonly dbQueryMaxAnswerBytes?: number;
   readonly environment: EnvOptions['environment'];
   readonly secretsFor?: EnvOptions['secretsFor'];
   readonly resolve?: HttpFetchOptions['resolve'];
@@ -24,7 +26,7 @@ export interface HostFunctionsOptions {
 /** db_query, http_fetch and env for createInvoker({ hostFunctions }). */
 export function createHostFunctions(options: HostFunctionsOptions): HostFunctions {
   return {
-    db_query: createDbQuery({ database: options.database }),
+    db_query: createDbQuery({ database: options.database, ...(options.dbQueryMaxAnswerBytes === undefined ? {} : { maxAnswerBytes: options.dbQueryMaxAnswerBytes }) }),
     http_fetch: createHttpFetch({ maxResponseBytes: options.httpFetchMaxResponseBytes, ...(options.resolve === undefined ? {} : { resolve: options.resolve }) }),
     env: createEnv({ environment: options.environment, ...(options.secretsFor === undefined ? {} : { secretsFor: options.secretsFor }) }),
   };

@@ -33,9 +33,10 @@ for (const direct of [true, false]) {
     let server: Server;
     let port = 0;
     const schema = `e2e_${randomBytes(4).toString('hex')}`;
+    const maxAnswerBytes = 64 * 1024;
 
     before(async () => {
-      db = await openDatabase({ config: { database: { url: undefined, poolSize: 1, pgliteThread: direct } }, dataDir: '', inMemory: true, logger: silentLogger() });
+      db = await openDatabase({ config: { database: { url: undefined, poolSize: 1, pgliteThread: direct, queryMaxAnswerBytes: maxAnswerBytes } }, dataDir: '', inMemory: true, logger: silentLogger() });
       assert.equal(db.guestChannels !== undefined, direct);
       await db.adminScript(notesSchemaSql(schema, userA, userB));
       server = createServer((_req, res) => res.end(JSON.stringify({ hello: 'from loopback' })));
@@ -44,7 +45,7 @@ for (const direct of [true, false]) {
 
       const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
       const functions = createInMemoryFunctions(config.defaults);
-      const hostFunctions = createHostFunctions({ database: db, httpFetchMaxResponseBytes: 4096, environment: { REGION: '"eu"' }, secretsFor: () => ({ API_KEY: '4242424242' }) });
+      const hostFunctions = createHostFunctions({ database: db, httpFetchMaxResponseBytes: 4096, dbQueryMaxAnswerBytes: maxAnswerBytes, environment: { REGION: '"eu"' }, secretsFor: () => ({ API_KEY: '4242424242' }) });
       invoker = createInvoker({ functions, hostFunctions, ...(direct ? { guestChannels: db.guestChannels } : {}), config, logger: silentLogger() });
       const wasm = await proxyWasm();
       await functions.deploy('proxy', wasm, { config: { allowedHosts: ['127.0.0.1'], allowedEnv: ['API_KEY', 'REGION'] } });
@@ -61,6 +62,14 @@ for (const direct of [true, false]) {
 
     const invoke = (functionName: string, payload: string, rls: RlsContext = asService) =>
       invoker.invoke({ functionName, payload, trigger: 'http', rls });
+
+    it('answers a statement whose answer is past AEROFN_DB_QUERY_MAX_ANSWER_BYTES with 54000, which the guest can read', async () => {
+      const hostile = output(await invoke('proxy', dbCall("select repeat('x', 1000) as filler from generate_series(1, 200)"))) as { error: { code: string; message: string } };
+      assert.equal(hostile.error.code, '54000');
+      assert.match(hostile.error.message, /larger than AEROFN_DB_QUERY_MAX_ANSWER_BYTES \(65536 bytes\)/);
+      // Under the cap the rows come back, on the same connection and thread.
+      assert.equal((output(await invoke('proxy', dbCall("select repeat('x', 1000) as filler from generate_series(1, 50)"))) as { rowCount: number }).rowCount, 50);
+    });
 
     it('runs db_query as the caller: A and B each see only their own rows, the service role sees both', async () => {
       assert.deepEqual(output(await invoke('proxy', dbCall(`select body from ${schema}.notes order by id`), asA)), { rows: [{ body: 'a1' }], rowCount: 1 });
