@@ -41,6 +41,25 @@ export function oldestRunningStart(views: ChannelViews, slots: ReadonlyArray<Run
   return oldest;
 }
 
+/**
+ * The jobs the worker marked DONE, oldest first: results that travel over the port arrive in the
+ * order the jobs ran. An insertion sort of at most QUEUE_DEPTH items (Array#sort allocated per call).
+ */
+export function finishedOldestFirst(views: ChannelViews, slots: ReadonlyArray<Running | undefined>): Running[] {
+  const done: Running[] = [];
+  for (let slot = 0; slot < QUEUE_DEPTH; slot++) {
+    const running = slots[slot];
+    if (running !== undefined && Atomics.load(views.jobs, slot * JOB_INTS + Job.STATE) === JobState.DONE) done.push(running);
+  }
+  for (let i = 1; i < done.length; i++) {
+    const item = done[i] as Running;
+    let j = i - 1;
+    for (; j >= 0 && (done[j] as Running).index > item.index; j--) done[j + 1] = done[j] as Running;
+    done[j + 1] = item;
+  }
+  return done;
+}
+
 const encoder = new TextEncoder();
 
 /**

@@ -198,3 +198,42 @@ export interface WorkerJournalEntry {
   readonly durationMs: number;
   readonly error?: string;
 }
+
+/** What a worker writes back for one job (writeWorkerResult). */
+export interface WorkerResult {
+  /** A Status code. */
+  readonly status: number;
+  /** The output bytes, or the error message's. */
+  readonly body: Uint8Array;
+  /** The journal as JSON ('' when empty). */
+  readonly journal: string;
+  readonly durationMs: number;
+  readonly memoryBytes: number;
+  readonly logsDropped: number;
+}
+
+/**
+ * The worker's side of a finished job: its result fields, and its output and journal in the
+ * slot's data region, or over the port (`post`) when they do not fit.
+ */
+export function writeWorkerResult(views: ChannelViews, slot: number, result: WorkerResult, post: (message: FromWorkerMessage) => void): void {
+  const { jobs, times, data, text } = views;
+  const at = slot * JOB_INTS;
+  const base = slot * SLOT_DATA_BYTES;
+  times[slot * JOB_F64S + JobF64.DURATION_MS] = result.durationMs;
+  times[slot * JOB_F64S + JobF64.MEMORY_BYTES] = result.memoryBytes;
+  jobs[at + Job.STATUS] = result.status;
+  jobs[at + Job.LOGS_DROPPED] = result.logsDropped;
+  const { body, journal } = result;
+  const journalBytes = journal === '' ? 0 : Buffer.byteLength(journal);
+  if (body.length + journalBytes <= SLOT_DATA_BYTES) {
+    data.set(body, base);
+    jobs[at + Job.DATA_LEN] = body.length;
+    jobs[at + Job.JOURNAL_LEN] = journalBytes;
+    if (journalBytes > 0) text.write(journal, base + body.length, 'utf8');
+  } else {
+    post({ type: 'result', slot, output: body.slice(), journal });
+    jobs[at + Job.DATA_LEN] = LEN_IN_PORT;
+    jobs[at + Job.JOURNAL_LEN] = 0;
+  }
+}

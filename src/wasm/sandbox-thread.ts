@@ -17,7 +17,7 @@ import {
   type FromWorkerMessage,
   type ToWorkerMessage,
 } from './sandbox-protocol.js';
-import { failed, oldestRunningStart, writeJobSlot, type Pending, type Running } from './sandbox-job-record.js';
+import { failed, finishedOldestFirst, oldestRunningStart, writeJobSlot, type Pending, type Running } from './sandbox-job-record.js';
 import type { CompiledModule, SandboxResult } from './sandbox-types.js';
 
 export type { Pending } from './sandbox-job-record.js';
@@ -250,19 +250,7 @@ export class SandboxThread {
 
   /** Settles every job the worker marked DONE; returns how many. */
   private collect(): number {
-    const done: Running[] = [];
-    for (let slot = 0; slot < QUEUE_DEPTH; slot++) {
-      const running = this.slots[slot];
-      if (running !== undefined && this.state(slot) === JobState.DONE) done.push(running);
-    }
-    // Oldest first: results that travel over the port arrive in the order the jobs ran. An
-    // insertion sort of at most QUEUE_DEPTH items: Array#sort allocated per collect.
-    for (let i = 1; i < done.length; i++) {
-      const item = done[i] as Running;
-      let j = i - 1;
-      for (; j >= 0 && (done[j] as Running).index > item.index; j--) done[j + 1] = done[j] as Running;
-      done[j + 1] = item;
-    }
+    const done = finishedOldestFirst(this.views, this.slots);
     for (const running of done) {
       const slot = running.index % QUEUE_DEPTH;
       this.ranGuest = true;

@@ -26,6 +26,7 @@ import {
   type ToWorkerMessage,
   type WorkerInit,
   type WorkerJournalEntry,
+  writeWorkerResult,
 } from './sandbox-protocol.js';
 
 /**
@@ -35,7 +36,8 @@ import {
  * terminating the whole thread (V8 cannot interrupt a running wasm loop any other way).
  */
 const init = workerData as WorkerInit;
-const { ctrl, jobs, times, data, text: dataText } = channelViews(init.channel);
+const views = channelViews(init.channel);
+const { ctrl, jobs, times, data, text: dataText } = views;
 const port = init.port;
 const available = new Set<HostCallName>(init.availableHostCalls);
 const encoder = new TextEncoder();
@@ -341,23 +343,9 @@ function runOne(slot: number): void {
     }
   }
 
-  times[timeAt + JobF64.DURATION_MS] = performance.now() - started;
-  times[timeAt + JobF64.MEMORY_BYTES] = current.memory?.buffer.byteLength ?? 0;
-  jobs[at + Job.STATUS] = status;
-  jobs[at + Job.LOGS_DROPPED] = current.logsDropped;
   const journal = current.journal.length === 0 ? '' : JSON.stringify(current.journal);
-  const body = output ?? encoder.encode(text);
-  const journalBytes = journal === '' ? 0 : Buffer.byteLength(journal);
-  if (body.length + journalBytes <= SLOT_DATA_BYTES) {
-    data.set(body, base);
-    jobs[at + Job.DATA_LEN] = body.length;
-    jobs[at + Job.JOURNAL_LEN] = journalBytes;
-    if (journalBytes > 0) dataText.write(journal, base + body.length, 'utf8');
-  } else {
-    port.postMessage({ type: 'result', slot, output: body.slice(), journal } satisfies FromWorkerMessage);
-    jobs[at + Job.DATA_LEN] = LEN_IN_PORT;
-    jobs[at + Job.JOURNAL_LEN] = 0;
-  }
+  const result = { status, body: output ?? encoder.encode(text), journal, durationMs: performance.now() - started, memoryBytes: current.memory?.buffer.byteLength ?? 0, logsDropped: current.logsDropped };
+  writeWorkerResult(views, slot, result, (message) => port.postMessage(message));
   current = newCurrent(0);
 }
 
