@@ -1,5 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { dbCall, proxyWasm } from '../unit/host/guest-proxy.js';
 import { request, startHarness, type Harness } from './api-harness.js';
 
@@ -40,6 +43,11 @@ describe('the embedded database thread under a hostile answer', () => {
     assert.equal(health.status, 503, health.text);
     assert.deepEqual(Object.keys(health.body as object).sort(), ['reason', 'status']);
     assert.match((health.body as { reason: string }).reason, /AEROFN_PGLITE_HEAP_MB/);
+    // gRPC health says the same to a client we did not write (grpcurl, from `make tools`).
+    const grpcurl = new URL('../../.cache/bin/grpcurl', import.meta.url).pathname;
+    assert.ok(existsSync(grpcurl), 'grpcurl is missing: run `make tools` (scripts/install-tools.sh) first');
+    const { stdout } = await promisify(execFile)(grpcurl, ['-plaintext', '-d', '{"service":""}', h.grpcAddress, 'grpc.health.v1.Health/Check']);
+    assert.equal((JSON.parse(stdout) as { status: string }).status, 'NOT_SERVING');
     // The process and its servers are alive: the instance drains and restarts on its own terms.
     assert.equal((await request(h, 'GET', '/readyz')).status, 200);
   });

@@ -1,5 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { FunctionsApiClient } from '../../src/api/index.js';
 import type { ReplayEvent } from '../../src/gen/aerodb/functions/v1/functions.js';
 import { dbCall, proxyWasm } from '../unit/host/guest-proxy.js';
@@ -80,6 +83,17 @@ describe('replay end to end (REST, gRPC stream, CLI)', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('gRPC with grpcurl (reflection, a client we did not write): the stream as JSON messages', async () => {
+    const grpcurl = new URL('../../.cache/bin/grpcurl', import.meta.url).pathname;
+    assert.ok(existsSync(grpcurl), 'grpcurl is missing: run `make tools` (scripts/install-tools.sh) first');
+    const { stdout } = await promisify(execFile)(grpcurl, ['-plaintext', '-H', `authorization: Bearer ${h.tokens.serviceRole}`, '-d', '{"name":"proxy","limit":1}', h.grpcAddress, 'aerodb.functions.v1.Functions/Replay']);
+    // grpcurl prints each message as a JSON object, one after another.
+    const messages = stdout.split(/\n(?=\{)/).map((text) => JSON.parse(text) as Record<string, { verdict?: string; matched?: number }>);
+    assert.deepEqual(messages.map((message) => Object.keys(message)[0]), ['started', 'finding', 'summary']);
+    assert.equal(messages[1]?.['finding']?.verdict, 'match');
+    assert.equal(messages[2]?.['summary']?.matched, 1);
   });
 
   it('CLI: prints a table and exits 0 when every run matches, 1 when a new version diverges', async () => {
