@@ -1,7 +1,8 @@
 import type { InvocationOutcome, InvocationRecord } from '../invoker/index.js';
 
 const MAX_SHOWN = 160;
-const shown = (text: string): string => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} chars)` : text);
+/** A request, answer or output as a finding quotes it: its start and its length when it is long. */
+export const shown = (text: string): string => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} chars)` : text);
 
 function describe(outcome: InvocationOutcome): string {
   return outcome.ok ? `ok with ${shown(outcome.output)}` : `${outcome.error.kind} (${shown(outcome.error.message)})`;

@@ -1,10 +1,8 @@
 import type { HostCallContext, HostCallRecord, HostFunction, HostFunctionName, HostFunctions } from '../wasm/index.js';
+import { shown } from './compare-runs.js';
 
 /** What the journal holds in place of an env value (src/wasm/host/redact.ts). */
 const REDACTED = '[redacted]';
-const MAX_SHOWN = 160;
-
-const shown = (text: string): string => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} chars)` : text);
 
 /** Thrown into the guest's host call: the replay cannot answer a call the recorded run did not make. */
 export class UnrecordedCallError extends Error {

@@ -77,6 +77,8 @@ export function createReplayer(options: ReplayerOptions): Replayer {
     if (against !== 'recorded' && against !== 'current') throw new FunctionError('BadRequest', `against must be "recorded" or "current", got "${String(against)}"`);
     const limit = query.limit ?? DEFAULT_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REPLAY_RECORDS) throw new FunctionError('BadRequest', `limit must be a whole number from 1 to ${MAX_REPLAY_RECORDS}, got ${String(limit)}`);
+    const ids = query.invocationIds?.length ?? 0;
+    if (ids > MAX_REPLAY_RECORDS) throw new FunctionError('BadRequest', `at most ${MAX_REPLAY_RECORDS} invocation ids per replay, got ${ids}`);
     if (against === 'current' && functions.getFunction(query.name) === undefined) {
       throw new FunctionError('NotFound', `no function named "${query.name}" is deployed to replay against; replay against the recorded versions instead`);
     }

@@ -170,6 +170,7 @@ describe('replay (recorded runs executed again from their journals)', () => {
     assert.match(findings[0]?.differences[0] ?? '', /did not finish/);
     await assert.rejects(replayer().replay({ name: 'proxy', invocationIds: ['no-such-id'] }), (error: Error & { kind?: string }) => error.kind === 'NotFound' && /aerofn invocations proxy/.test(error.message));
     await assert.rejects(replayer().replay({ name: 'proxy', limit: 0 }), (error: Error & { kind?: string }) => error.kind === 'BadRequest');
+    await assert.rejects(replayer().replay({ name: 'proxy', invocationIds: Array.from({ length: 1001 }, (_, i) => `id-${i}`) }), (error: Error & { kind?: string }) => error.kind === 'BadRequest' && /at most 1000 invocation ids/.test(error.message));
     await assert.rejects(replayer().replay({ name: 'gone', against: 'current' }), (error: Error & { kind?: string }) => error.kind === 'NotFound');
   });
 
