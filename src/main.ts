@@ -8,6 +8,7 @@ import {
   createFunctionsFacade,
   createGrpcServer,
   createInvocationMetrics,
+  createReplayMetrics,
   createRestServer,
   createServiceSlot,
   registerDroppedRecordsMetric,
@@ -221,7 +222,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       ...(hostFunctions.env === undefined ? {} : { liveEnv: hostFunctions.env }),
       logger,
     });
-    const facade = createFunctionsFacade({ registry, invoker: apiCalls, replayer, ...(pipeline === undefined ? {} : { pipeline }) });
+    const facade = createFunctionsFacade({ registry, invoker: apiCalls, replayer, replayMetrics: createReplayMetrics(), ...(pipeline === undefined ? {} : { pipeline }) });
     slot.fill(facade);
     grpc.setServing(stoppedPart === undefined);
 

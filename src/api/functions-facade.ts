@@ -3,6 +3,7 @@ import type { InvocationRecord, Invoker } from '../invoker/index.js';
 import type { TopologyDescription } from '../pipeline/index.js';
 import type { FunctionDefinition, HistoryEntry, Registry } from '../registry/index.js';
 import type { Replayer } from '../replay/index.js';
+import type { ReplayMetrics } from './metrics.js';
 import type { FunctionsService, RegistryHistoryEntry, TopologySnapshot } from './functions-service.js';
 
 /** The parts of the registry the API uses. */
@@ -23,6 +24,8 @@ export interface FunctionsFacadeOptions {
   readonly recentPerFunction?: number;
   /** Replays recorded runs (its records come from `invocations` of this facade; see main.ts). */
   readonly replayer?: Replayer;
+  /** Counts each replay finding (aerofn_replay_findings_total). */
+  readonly replayMetrics?: ReplayMetrics;
 }
 
 /** FunctionsService over the real registry, invoker and (when running) the pipeline. */
@@ -76,7 +79,15 @@ export function createFunctionsFacade(options: FunctionsFacadeOptions): Function
     },
     replay(query, onEvent, signal) {
       if (options.replayer === undefined) return Promise.reject(new FunctionError('Unavailable', 'replay is not set up in this deployment'));
-      return options.replayer.replay(query, onEvent, signal);
+      const metrics = options.replayMetrics;
+      return options.replayer.replay(
+        query,
+        (event) => {
+          if (event.type === 'finding') metrics?.observe(query.name, event.finding.verdict);
+          onEvent?.(event);
+        },
+        signal,
+      );
     },
     async topology() {
       if (pipeline === undefined) return { nodes: [], description: null, capturedAt: new Date().toISOString() };

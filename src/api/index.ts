@@ -22,9 +22,9 @@ export { createFunctionsFacade, toTopologySnapshot } from './functions-facade.js
 export { createServiceSlot } from './service-slot.js';
 export type { ServiceSlot } from './service-slot.js';
 export type { FunctionsFacadeOptions, PipelinePort, RegistryPort } from './functions-facade.js';
-export { collectProcessMetrics, createInvocationMetrics, registerDroppedRecordsMetric } from './metrics.js';
+export { collectProcessMetrics, createInvocationMetrics, createReplayMetrics, registerDroppedRecordsMetric } from './metrics.js';
 export { registerPipelineMetrics } from './pipeline-metrics.js';
-export type { InvocationMetrics } from './metrics.js';
+export type { InvocationMetrics, ReplayMetrics } from './metrics.js';
 export type {
   DeployInput,
   FunctionConfigInput,

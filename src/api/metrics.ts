@@ -100,3 +100,17 @@ export function registerDroppedRecordsMetric(dropped: () => number, registry: Re
     },
   });
 }
+
+/** Counts replay findings for /metrics: a diverged run is worth an alert when replays audit on a schedule. */
+export interface ReplayMetrics {
+  observe(functionName: string, verdict: string): void;
+}
+
+export function createReplayMetrics(registry: Registry = defaultRegistry): ReplayMetrics {
+  const findings = counterIn(registry, {
+    name: 'aerofn_replay_findings_total',
+    help: 'Replayed invocations by function and verdict (match, diverged, skipped; docs/replay.md)',
+    labelNames: ['function', 'verdict'] as const,
+  });
+  return { observe: (functionName, verdict) => findings.inc({ function: functionName, verdict }) };
+}

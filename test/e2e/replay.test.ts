@@ -53,6 +53,9 @@ describe('replay end to end (REST, gRPC stream, CLI)', () => {
     assert.deepEqual(report.summary, { name: 'proxy', against: 'recorded', total: 3, matched: 3, diverged: 0, skipped: 0 });
     // Oldest first: the list is newest first.
     assert.deepEqual(report.findings.map((finding) => finding.invocationId), [...ids].reverse());
+    // Counted on /metrics, for an alert on diverged runs.
+    const metrics = await request(h, 'GET', '/metrics');
+    assert.match(metrics.text, /^aerofn_replay_findings_total\{function="proxy",verdict="match"\} [3-9]\d*$/m);
   });
 
   it('REST: refuses callers without the service role and queries it cannot run, with the error table', async () => {
