@@ -134,8 +134,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
     closer.add('registry', () => registry.close());
     // Serve only after the registry has read its log to the end (DESIGN §5).
     await registry.start();
-    const stopCapture = syncCapture(registry, database, logger.child({ module: 'change-capture' }));
-    closer.add('change capture', async () => stopCapture());
+    const capture = syncCapture(registry, database, logger.child({ module: 'change-capture' }));
+    closer.add('change capture', async () => capture.stop());
 
     const hostFunctions = createHostFunctions({
       database,
@@ -222,7 +222,14 @@ export async function startService(options: StartOptions): Promise<RunningServic
       ...(hostFunctions.env === undefined ? {} : { liveEnv: hostFunctions.env }),
       logger,
     });
-    const facade = createFunctionsFacade({ registry, invoker: apiCalls, replayer, replayMetrics: createReplayMetrics(), ...(pipeline === undefined ? {} : { pipeline }) });
+    const facade = createFunctionsFacade({
+      registry,
+      invoker: apiCalls,
+      replayer,
+      replayMetrics: createReplayMetrics(),
+      afterRegistryChange: capture.syncNow,
+      ...(pipeline === undefined ? {} : { pipeline }),
+    });
     slot.fill(facade);
     grpc.setServing(stoppedPart === undefined);
 
@@ -282,10 +289,12 @@ async function runInitSql(database: Database, files: readonly string[], logger: 
  * A database trigger needs its table's row changes captured (into the outbox the relay moves to
  * the change topic): captureSync keeps the captured tables in step with the enabled functions,
  * at start and after every registry change. A table created later is picked up on the next change.
+ * `syncNow` resolves once capture follows the registry as it is now: the API awaits it before it
+ * answers a deploy, so no row inserted after the answer is missed.
  */
-function syncCapture(registry: Registry, database: Database, logger: Logger): () => void {
+function syncCapture(registry: Registry, database: Database, logger: Logger): { stop: () => void; syncNow: () => Promise<void> } {
   const capture = createCaptureSync({ database, logger });
-  const sync = (): void => {
+  const sync = (): Promise<void> =>
     capture.sync(registry.listFunctions()).then(
       (result) => {
         if (result.failed.length > 0) {
@@ -294,9 +303,9 @@ function syncCapture(registry: Registry, database: Database, logger: Logger): ()
       },
       (error: unknown) => logger.error({ err: error }, 'change capture sync failed'),
     );
-  };
-  sync();
-  return registry.onChange(sync);
+  void sync();
+  const stop = registry.onChange(() => void sync());
+  return { stop: () => void stop(), syncNow: sync };
 }
 
 async function withBound(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -26,6 +26,13 @@ export interface FunctionsFacadeOptions {
   readonly replayer?: Replayer;
   /** Counts each replay finding (aerofn_replay_findings_total). */
   readonly replayMetrics?: ReplayMetrics;
+  /**
+   * Awaited after a deploy or undeploy was applied, before the caller gets the answer: main.ts
+   * brings change capture in step there, so a row inserted right after a database-triggered
+   * function's deploy returns reaches it (capture followed the registry asynchronously before,
+   * and a clean clone's drain test lost the first two rows to that window).
+   */
+  readonly afterRegistryChange?: () => Promise<void>;
 }
 
 /** FunctionsService over the real registry, invoker and (when running) the pipeline. */
@@ -49,8 +56,8 @@ export function createFunctionsFacade(options: FunctionsFacadeOptions): Function
   };
 
   return {
-    deploy: (input) =>
-      registry.deploy(
+    async deploy(input) {
+      const definition = await registry.deploy(
         {
           name: input.name,
           wasm: input.wasm,
@@ -59,12 +66,16 @@ export function createFunctionsFacade(options: FunctionsFacadeOptions): Function
           ...(input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }),
         },
         { subject: input.caller.sub },
-      ),
+      );
+      await options.afterRegistryChange?.();
+      return definition;
+    },
     get,
     list: () => registry.listFunctions(),
     async undeploy(input) {
       get(input.name);
       const removed = await registry.undeploy(input.name, input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }, { subject: input.caller.sub });
+      await options.afterRegistryChange?.();
       return { name: removed.name, version: removed.version };
     },
     async invoke(request) {
