@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { collectProcessMetrics, createInvocationMetrics, registerDroppedRecordsMetric, registerPipelineMetrics } from '../../src/api/index.js';
+import { collectProcessMetrics, createInvocationMetrics, createReplayMetrics, registerDroppedRecordsMetric, registerPipelineMetrics } from '../../src/api/index.js';
 import { settings } from '../../src/config/index.js';
 import { createSchedulerMetrics } from '../../src/scheduler/index.js';
 
@@ -20,6 +20,7 @@ async function exportedMetricNames(): Promise<Set<string>> {
   const registry = new Registry();
   collectProcessMetrics(registry);
   createInvocationMetrics(registry);
+  createReplayMetrics(registry);
   registerDroppedRecordsMetric(() => 0, registry);
   registerPipelineMetrics(() => Promise.reject(new Error('no pipeline in this test')), registry);
   createSchedulerMetrics(registry);
