@@ -125,7 +125,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
         at += batch.plans.length;
         serving = batch.definition === undefined ? undefined : { ...batch.definition, enabled: true };
         const started = performance.now();
-        const findings = await Promise.all(batch.plans.map((next) => (next.definition === undefined ? skipped(next.record, next.skip ?? 'not runnable') : replayOne(next.record, next.definition, started))));
+        const findings = await Promise.all(batch.plans.map((next) => (next.definition === undefined ? skipped(next.record, next.skip) : replayOne(next.record, next.definition, started))));
         for (const finding of findings) {
           counts[finding.verdict === 'match' ? 'matched' : finding.verdict] += 1;
           done += 1;
@@ -176,7 +176,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
     }
     const definition = against === 'current' ? functions.getFunction(name) : versionOf(record);
     if (definition === undefined) return { record, definition: undefined, skip: `version ${record.version} of "${record.function}" is not known to the registry any more` };
-    return { record, definition, skip: undefined };
+    return { record, definition };
   }
 
   function versionOf(record: InvocationRecord): FunctionDefinition | undefined {
@@ -187,11 +187,8 @@ export function createReplayer(options: ReplayerOptions): Replayer {
   }
 }
 
-interface Plan {
-  readonly record: InvocationRecord;
-  readonly definition: FunctionDefinition | undefined;
-  readonly skip: string | undefined;
-}
+/** A record and the definition it runs on, or why it is skipped. */
+type Plan = { readonly record: InvocationRecord; readonly definition: FunctionDefinition } | { readonly record: InvocationRecord; readonly definition: undefined; readonly skip: string };
 
 /** Records replayed at once: they share the sandbox worker's wake-ups instead of paying one each. */
 const BATCH = 8;

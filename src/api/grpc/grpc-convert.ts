@@ -2,7 +2,7 @@ import { FunctionError } from '../../errors/index.js';
 import type { DatabaseOperation, FilterPredicate, FunctionDefinition, Trigger } from '../../registry/index.js';
 import type * as pb from '../../gen/aerodb/functions/v1/functions.js';
 import type { InvocationRecord } from '../../invoker/index.js';
-import type { ReplayEvent, ReplayQuery } from '../../replay/index.js';
+import type { ReplayEvent, ReplayQuery, ReplayTarget } from '../../replay/index.js';
 import type { FunctionConfigInput, RegistryHistoryEntry, TopologySnapshot } from '../functions-service.js';
 
 /** Domain values ↔ the generated proto messages. Input is checked here as REST checks it by schema. */
@@ -144,14 +144,12 @@ export function toInvocationSummary(record: InvocationRecord): pb.InvocationSumm
   };
 }
 
-/** A Replay request as the domain's query; "" and 0 mean unset, as proto3 sends them. */
+/** A Replay request as the domain's query; "" and 0 mean unset, as proto3 sends them. The replayer checks `against` and the bounds. */
 export function fromProtoReplayRequest(request: pb.ReplayRequest): ReplayQuery {
-  const against = request.against === '' ? 'recorded' : request.against;
-  if (against !== 'recorded' && against !== 'current') throw new FunctionError('BadRequest', `against must be "recorded" or "current", got "${request.against}"`);
   if (request.name === '') throw new FunctionError('BadRequest', 'name is empty');
   return {
     name: request.name,
-    against,
+    ...(request.against === '' ? {} : { against: request.against as ReplayTarget }),
     ...(request.limit === 0 ? {} : { limit: request.limit }),
     ...(request.invocationIds.length === 0 ? {} : { invocationIds: request.invocationIds }),
   };
