@@ -7,6 +7,7 @@
  *   PROFILE_CPU=main.cpuprofile …      (the main thread's CPU profile of the phase alone, without set-up)
  *   PROFILE_WORKERS=1 …                (sandbox workers; default: the config's)
  *   PROFILE_MARK=/tmp/mark …           (writes the file when the phase starts: attach `perf record -p` then)
+ *   PROFILE_WARMUP=3 …                 (three phases first, each with its own pipeline: a warm process, as bench/pipeline's counted pairs)
  *   AEROFN_PIPELINE_HIGH_WATERMARK=20000 … (any AEROFN_PIPELINE_* setting; default: the product's defaults)
  * It prints events/s and the CPU per event of the process, of the main thread alone and of every
  * other thread (sandbox workers, V8's GC and compiler helpers, libuv's pool): on a shared machine
@@ -70,18 +71,40 @@ const kafka = process.env['PROFILE_LOG'] === 'kafka';
 const brokers = (process.env['AEROFN_TEST_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const log = kafka ? await openKafkaEventLog({ brokers, clientId: `profile-${process.pid}`, logger: silentLogger() }) : await openEmbeddedEventLog({ dataDir: dir, logger: silentLogger(), fsync: process.env['PROFILE_FSYNC'] !== '0' });
 // Unique topics per run on a shared broker.
-const prefix = kafka ? `profile-${process.pid}-${Date.now()}.` : 'p.';
-const group = `${prefix}g`;
-const changes = `${prefix}aerodb.changes`;
-await log.ensureTopic({ name: changes, partitions: 3 });
-for (let i = 0; i < total; i += 5000) await log.append(changes, Array.from({ length: Math.min(5000, total - i) }, (_, j) => event(i + j)));
-const pipeline = createPipeline({
-  log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench',
-  // The product's defaults (AEROFN_PIPELINE_*), as `aerofn serve` runs; each can be set here too.
-  config: { ...loadConfig(process.env).pipeline, groupId: group },
-});
-// Started before the clock, as in bench/pipeline: the phase is processing, not joining the group.
-await pipeline.start();
+const runPrefix = kafka ? `profile-${process.pid}-${Date.now()}.` : 'p.';
+const pipelineConfig = loadConfig(process.env).pipeline;
+/** Fills a change topic of its own and starts a pipeline on it; resolves once it is subscribed. */
+async function preparePhase(name: string): Promise<{ pipeline: ReturnType<typeof createPipeline>; group: string; changes: string }> {
+  const prefix = `${runPrefix}${name}.`;
+  const group = `${prefix}g`;
+  const changes = `${prefix}aerodb.changes`;
+  await log.ensureTopic({ name: changes, partitions: 3 });
+  for (let i = 0; i < total; i += 5000) await log.append(changes, Array.from({ length: Math.min(5000, total - i) }, (_, j) => event(i + j)));
+  const pipeline = createPipeline({
+    log, invoker: process.env['PROFILE_INVOKER'] === 'in-process' ? inProcess : real, functions: functions.list(), topicPrefix: prefix, logger: silentLogger(), instanceId: 'bench',
+    // The product's defaults (AEROFN_PIPELINE_*), as `aerofn serve` runs; each can be set here too.
+    config: { ...pipelineConfig, groupId: group },
+  });
+  // Started before the clock, as in bench/pipeline: the phase is processing, not joining the group.
+  await pipeline.start();
+  return { pipeline, group, changes };
+}
+async function waitDone(group: string, changes: string): Promise<void> {
+  for (;;) {
+    const done = [...(await log.committedOffsets(group, changes)).values()].reduce((a, b) => a + b, 0);
+    if (done >= total) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+// PROFILE_WARMUP=n: n phases first, each with a pipeline of its own, as bench/pipeline's warm-up
+// and earlier pairs run before a counted one: a warm process has its code optimized (a cold one
+// spends the phase's first second compiling on V8's helper threads).
+for (let n = 0; n < Number(process.env['PROFILE_WARMUP'] ?? 0); n++) {
+  const warm = await preparePhase(`warm${n}`);
+  await waitDone(warm.group, warm.changes);
+  await warm.pipeline.stop();
+}
+const { pipeline, group, changes } = await preparePhase('phase');
 // Allocation and GC are deterministic where events/s is not: bytes allocated per event (the used
 // heap's growth between collections), bytes promoted by scavenges, and collections per event.
 const gc = new GCProfiler();
@@ -107,11 +130,7 @@ const cpu0 = process.cpuUsage();
 const wakes0 = real.stats().wakes;
 const threads0 = threadCpuMs();
 if (process.env['PROFILE_MARK'] !== undefined) writeFileSync(process.env['PROFILE_MARK'], String(process.pid));
-for (;;) {
-  const done = [...(await log.committedOffsets(group, changes)).values()].reduce((a, b) => a + b, 0);
-  if (done >= total) break;
-  await new Promise((resolve) => setTimeout(resolve, 5));
-}
+await waitDone(group, changes);
 const ms = performance.now() - began;
 const cpu = process.cpuUsage(cpu0);
 const threadCpu = [...threadCpuMs()].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
