@@ -21,6 +21,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { createPipeline } from '../../src/pipeline/index.js';
 import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
+import { cpuMark, cpuPerEvent } from './thread-cpu.js';
 
 /**
  * The floor is kafkajs as published. src/eventlog replaces six of the kafkajs modules it loads
@@ -58,7 +59,12 @@ const noopWat = `(module (memory (export "memory") 1)
   (func (export "alloc") (param i32) (result i32) (i32.const 1024))
   (func (export "handler") (param i32 i32) (result i64) (i64.const 0)))`;
 
-interface Result { readonly name: string; readonly eventsPerSec: number; readonly p50: number; readonly p99: number }
+/**
+ * One measured phase. `mainUs` and `processUs`: CPU µs per event of the main thread and of the
+ * whole process during the throughput phase (for the Kafka floor and pipeline, the client side
+ * only: the broker is another process).
+ */
+interface Result { readonly name: string; readonly eventsPerSec: number; readonly p50: number; readonly p99: number; readonly mainUs: number; readonly processUs: number }
 
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -190,16 +196,18 @@ async function measurePipeline(name: string, log: EventLog, invoker: Pick<Invoke
   // counted for the pipeline but not for its floor until 2026-11-27 23:25). Nothing is committed
   // before start() returns (checked: 0 offsets right after it on Kafka).
   await pipeline.start();
+  const cpu0 = cpuMark();
   const began = performance.now();
   await waitCommitted(log, group, changes, total);
   const ms = performance.now() - began;
+  const cpu = cpuPerEvent(cpu0, total);
   const before = new Map((await log.endOffsets(changes)).map((end, p) => [p, end] as const));
   const outputBefore = await log.endOffsets(pipeline.topics.invocations);
   await produceSteady(log, changes, latencyEvents, latencyRate, total);
   await waitCommitted(log, group, changes, total + latencyEvents);
   await pipeline.stop();
   const lat = await latencies(log, changes, pipeline.topics.invocations, before, outputBefore, pipelineSource);
-  return { name: `pipeline (${name})`, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { name: `pipeline (${name})`, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99), ...cpu };
 }
 
 /** Raw (stock) kafkajs: consume a batch, produce it to the output topic, commit — nothing else. */
@@ -254,21 +262,26 @@ async function measureEmbeddedPassthrough(log: EventLog, tag: string): Promise<R
  */
 async function timePassthrough(log: EventLog, topics: { input: string; output: string; group: string }, name: string, stop: () => Promise<void>): Promise<Result> {
   const { input, output, group } = topics;
+  const cpu0 = cpuMark();
   const began = performance.now();
   await waitCommitted(log, group, input, total);
   const ms = performance.now() - began;
+  const cpu = cpuPerEvent(cpu0, total);
   const before = new Map((await log.endOffsets(input)).map((end, p) => [p, end] as const));
   const outputBefore = await log.endOffsets(output);
   await produceSteady(log, input, latencyEvents, latencyRate, total);
   await waitCommitted(log, group, input, total + latencyEvents);
   await stop();
   const lat = await latencies(log, input, output, before, outputBefore, headerSource);
-  return { name, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { name, eventsPerSec: (total / ms) * 1000, p50: percentile(lat, 50), p99: percentile(lat, 99), ...cpu };
 }
 
 function print(rows: Result[], note: string): void {
   console.log(`  (${note}; the in-process row is one run)`);
-  for (const r of rows) console.log(`  ${r.name.padEnd(44)} ${Math.round(r.eventsPerSec).toLocaleString('en-US').padStart(9)} events/s   p50 ${r.p50.toFixed(0).padStart(5)} ms   p99 ${r.p99.toFixed(0).padStart(5)} ms`);
+  for (const r of rows) {
+    const cpu = `CPU/event main ${r.mainUs.toFixed(1).padStart(4)} µs, process ${r.processUs.toFixed(1).padStart(4)} µs`;
+    console.log(`  ${r.name.padEnd(44)} ${Math.round(r.eventsPerSec).toLocaleString('en-US').padStart(9)} events/s   p50 ${r.p50.toFixed(0).padStart(5)} ms   p99 ${r.p99.toFixed(0).padStart(5)} ms   ${cpu}`);
+  }
 }
 
 const functions = createInMemoryFunctions();
@@ -280,7 +293,8 @@ console.log(`${total.toLocaleString('en-US')} events (${partitions} partitions),
 /** The median of each column over rounds (throughput and both latencies on their own). */
 function medianOf(results: readonly Result[]): Result {
   const median = (values: number[]): number => percentile(values, 50);
-  return { name: results[0]!.name, eventsPerSec: median(results.map((r) => r.eventsPerSec)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) };
+  const column = (pick: (r: Result) => number): number => median(results.map(pick));
+  return { name: results[0]!.name, eventsPerSec: column((r) => r.eventsPerSec), p50: column((r) => r.p50), p99: column((r) => r.p99), mainUs: column((r) => r.mainUs), processUs: column((r) => r.processUs) };
 }
 
 /**
@@ -304,7 +318,7 @@ async function measureAll<L extends EventLog>(name: string, title: string, log: 
       floors.push(floor);
       pipelines.push(pipeline);
     }
-    console.log(`  ${round >= 1 ? `round ${round}/${rounds}` : 'warm-up (not counted)'}: floor ${Math.round(floor.eventsPerSec).toLocaleString('en-US')} events/s, pipeline ${Math.round(pipeline.eventsPerSec).toLocaleString('en-US')} events/s, ratio ${(pipeline.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
+    console.log(`  ${round >= 1 ? `round ${round}/${rounds}` : 'warm-up (not counted)'}: floor ${Math.round(floor.eventsPerSec).toLocaleString('en-US')} events/s, pipeline ${Math.round(pipeline.eventsPerSec).toLocaleString('en-US')} events/s (main thread ${pipeline.mainUs.toFixed(1)} µs/event), ratio ${(pipeline.eventsPerSec / floor.eventsPerSec).toFixed(2)}`);
   }
   const bare = await measurePipeline(`${name}, in-process invoker`, log, inProcessInvoker(), functions, `${run}-bare`);
   const ceiling = await measureInvokerAlone(invoker, total);

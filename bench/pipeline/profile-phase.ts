@@ -13,7 +13,7 @@
  * other thread (sandbox workers, V8's GC and compiler helpers, libuv's pool): on a shared machine
  * the CPU per event moves much less with the load than events/s.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,25 +26,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { createPipeline } from '../../src/pipeline/index.js';
 import { watToWasm } from '../../test/fixtures/wasm/compile-fixture.js';
-
-/**
- * CPU ms of every thread of this process (Linux: each task's utime + stime, 10 ms ticks). Node 20
- * names them all "node": the main thread is "main", the others are told apart by thread id.
- */
-function threadCpuMs(): Map<string, number> {
-  const byName = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = tid === String(process.pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}#${tid}`;
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return byName;
-}
+import { threadCpuMs } from './thread-cpu.js';
 
 const total = Number(process.env['BENCH_EVENTS'] ?? 100_000);
 const event = (n: number): AppendRecord => ({ key: `bench:${n % 1000}`, value: JSON.stringify({ table: 'bench', op: 'INSERT', row: { id: n % 1000, n }, commitTs: Date.now() }) });
