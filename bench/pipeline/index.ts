@@ -336,6 +336,24 @@ async function measureAll<L extends EventLog>(name: string, title: string, log: 
   else console.log(`  target: ≥ 50,000 events/s ${mark(pipeline.eventsPerSec >= 50_000)} (${Math.round(pipeline.eventsPerSec)})`);
 }
 
+/**
+ * Deletes the Kafka topics this run made (every name starts with `bench-` and holds `run`), once
+ * both logs are measured: the broker shares the two vCPUs with the embedded phase, and one that
+ * had served a day of runs held 857 partitions and 10 GB, its threads running ~140 ms of a 1.2 s
+ * window of an embedded phase (`perf sched`).
+ */
+async function deleteRunTopics(): Promise<void> {
+  const admin = new Kafka({ clientId: `bench-cleanup-${run}`, brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith('bench-') && topic.includes(run));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    console.log(`(deleted this run's ${topics.length} topics from the broker)`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 const only = process.env['BENCH_ONLY'];
 if (only === undefined || only === 'kafka') {
   const log = await openKafkaEventLog({ brokers, clientId: `bench-pipeline-${run}`, logger: silentLogger() });
@@ -356,3 +374,4 @@ if (only === undefined || only === 'embedded') {
   }
 }
 await invoker.close();
+if (only === undefined || only === 'kafka') await deleteRunTopics().catch((error: unknown) => console.log(`(could not delete this run's topics: ${(error as Error).message})`));
