@@ -10,8 +10,10 @@
  *   PROFILE_WARMUP=3 …                 (three phases first, each with its own pipeline: a warm process, as bench/pipeline's counted pairs)
  *   AEROFN_PIPELINE_HIGH_WATERMARK=20000 … (any AEROFN_PIPELINE_* setting; default: the product's defaults)
  * It prints events/s and the CPU per event of the process, of the main thread alone and of every
- * other thread (sandbox workers, V8's GC and compiler helpers, libuv's pool): on a shared machine
- * the CPU per event moves much less with the load than events/s.
+ * other thread (sandbox workers, V8's GC and compiler helpers, libuv's pool). The main thread is
+ * the pipeline's limit: its CPU per event is the cost a change to the path moves. On this VM the
+ * same work's CPU per event moves with the minute too (16.5–22.2 µs in eight warm phases of the
+ * twelfth session), so compare changes in alternating pairs.
  */
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
