@@ -214,7 +214,11 @@ describe('aerofn serve: SIGTERM drains', () => {
     const dir = await mkdtemp(join(tmpdir(), 'aerofn-drain-abandon-'));
     const sqlFile = join(dir, 'schema.sql');
     await writeFile(sqlFile, 'create table if not exists drain_rows (id bigserial primary key, at timestamptz default now());\ngrant insert, select on drain_rows to anon, authenticated, service_role;\ngrant usage on sequence drain_rows_id_seq to anon, authenticated, service_role;\n');
-    const shortBound = 500;
+    // The slow guest's 1e9 iterations take 0.3-0.65 s of CPU on a quiet machine (TurboFan, or
+    // Liftoff before it tiers up): with a 500 ms bound a run seen in flight could finish inside it,
+    // and a clean clone's run once recorded both as ok. 100 ms leaves a run seen within the
+    // 10 ms poll at least ~150 ms past the bound.
+    const shortBound = 100;
     try {
       const server = await startServer(dir, secret, { AEROFN_INIT_SQL: sqlFile, AEROFN_DRAIN_TIMEOUT_MS: String(shortBound) });
       const inserter = Buffer.from(await watToWasm(inserterWat, 'inserter.wat')).toString('base64');
@@ -234,7 +238,7 @@ describe('aerofn serve: SIGTERM drains', () => {
         const topology = (await (await fetch(`${server.baseUrl}/topology.json`)).json()) as { nodes: Array<{ name: string; metrics: { inFlight: number } }> };
         if ((topology.nodes.find((node) => node.name === 'invoke')?.metrics.inFlight ?? 0) > 0) break;
         assert.ok(Date.now() < deadline, 'the pipeline never started the slow function');
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
       const signalled = Date.now();
       server.child.kill('SIGTERM');
@@ -248,7 +252,7 @@ describe('aerofn serve: SIGTERM drains', () => {
       for (const record of abandoned) {
         assert.ok(!record.outcome.ok);
         assert.equal(record.outcome.error.kind, 'Unavailable');
-        assert.match(record.outcome.error.message, /^abandoned at shutdown: the drain bound \(500 ms\) passed while attempt 1 was running; the source event stays uncommitted and is redelivered/);
+        assert.match(record.outcome.error.message, /^abandoned at shutdown: the drain bound \(100 ms\) passed while attempt 1 was running; the source event stays uncommitted and is redelivered/);
         assert.equal(record.attempt, 1);
         assert.equal(record.source?.topic, 'aerodb.changes');
         assert.ok(rows.includes((JSON.parse(record.input) as { row: { id: number } }).row.id));
@@ -257,8 +261,8 @@ describe('aerofn serve: SIGTERM drains', () => {
       // After a restart the abandoned events come again (same invocation ids) and finish.
       const again = await startServer(dir, secret, { AEROFN_INIT_SQL: sqlFile });
       try {
-        // Three runs of 1-2 s of CPU each on two workers, at nice 10 once they pass SLOW_JOB_MS: on a
-        // 2-vCPU machine busy with another test file that took over 90 s once, hence the margin.
+        // Three runs of 0.3-0.65 s of CPU each on two workers, at nice 10 once they pass SLOW_JOB_MS:
+        // on a 2-vCPU machine busy with another test file that took over 90 s once, hence the margin.
         const waitUntil = Date.now() + 150_000;
         let after: StoredInvocation[] = [];
         for (;;) {
