@@ -6,4 +6,4 @@ export type { Completion, DeadLetter, DeadLetterStage } from './types.js';
 export type { FunctionMetricsSnapshot } from './function-metrics.js';
 export { invocationIdFor } from './invocation-id.js';
 export { parseStartPosition, parseChangeTopics } from './source.js';
-export { invocationAppendRecord } from './sink-writer.js';
+export { INVOCATION_ID_HEADER, invocationAppendRecord } from './sink-writer.js';

@@ -1,5 +1,6 @@
 import type { AppendRecord, EventLog } from '../eventlog/index.js';
 import type { Logger } from '../observability/index.js';
+import { INVOCATION_ID_HEADER } from './sink-writer.js';
 
 /**
  * Appends records to one topic in batches, fire and forget: at most one append is in flight, and
@@ -59,7 +60,7 @@ export class NotedRecords {
       try {
         await this.log.append(this.topic, batch);
       } catch (error) {
-        const invocationIds = batch.map((record) => record.headers?.['aerofn-invocation-id']);
+        const invocationIds = batch.map((record) => record.headers?.[INVOCATION_ID_HEADER]);
         this.logger.warn({ err: error, records: batch.length, invocationIds }, 'could not append invocation records to the invocations topic');
       }
     }

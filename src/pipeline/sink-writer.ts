@@ -31,9 +31,12 @@ export interface FlushBatch {
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+/** The header of an `aerofn.invocations` record that holds its invocation id (readers find runs by it). */
+export const INVOCATION_ID_HEADER = 'aerofn-invocation-id';
+
 /** An invocation record as `aerofn.invocations` holds it: keyed by function, with its id in a header. */
 export function invocationAppendRecord(record: InvocationRecord): AppendRecord {
-  return { key: record.function, value: invocationRecordJson(record), headers: { 'aerofn-function': record.function, 'aerofn-invocation-id': record.id } };
+  return { key: record.function, value: invocationRecordJson(record), headers: { 'aerofn-function': record.function, [INVOCATION_ID_HEADER]: record.id } };
 }
 
 /** Finished records move the watermark; abandoned ones (shutdown) hold it so they are redelivered. */

@@ -1,8 +1,5 @@
-import type { HostCallContext, HostCallRecord, HostFunction, HostFunctionName, HostFunctions } from '../wasm/index.js';
+import { REDACTED_RESPONSE, type HostCallContext, type HostCallRecord, type HostFunction, type HostFunctionName, type HostFunctions } from '../wasm/index.js';
 import { shown } from './compare-runs.js';
-
-/** What the journal holds in place of an env value (src/wasm/host/redact.ts). */
-const REDACTED = '[redacted]';
 
 /** Thrown into the guest's host call: the replay cannot answer a call the recorded run did not make. */
 export class UnrecordedCallError extends Error {
@@ -70,8 +67,8 @@ export class JournalHostCalls {
     }
     run.next += 1;
     if (recorded.error !== undefined) throw new Error(recorded.error);
-    if (fn === 'env' && recorded.response === REDACTED) {
-      if (this.liveEnv === undefined) return REDACTED;
+    if (fn === 'env' && recorded.response === REDACTED_RESPONSE) {
+      if (this.liveEnv === undefined) return REDACTED_RESPONSE;
       return this.liveEnv(bytes, context);
     }
     return recorded.response;

@@ -1,8 +1,6 @@
 import { partitionForKey, type EventLog } from '../eventlog/index.js';
 import type { InvocationRecord } from '../invoker/index.js';
-
-/** The header the invocations sink puts each record's id in (src/pipeline/sink-writer.ts). */
-const ID_HEADER = 'aerofn-invocation-id';
+import { INVOCATION_ID_HEADER } from '../pipeline/index.js';
 const BATCH = 1000;
 
 /**
@@ -29,7 +27,7 @@ export async function findInvocationRecords(log: EventLog, topic: string, name: 
     const batch = await log.read(topic, partition, offset, { maxRecords: BATCH });
     if (batch.length === 0) break;
     for (const record of batch) {
-      const id = record.headers[ID_HEADER];
+      const id = record.headers[INVOCATION_ID_HEADER];
       if (record.key === name && record.value !== null && id !== undefined && wanted.has(id)) found.push(JSON.parse(record.value.toString('utf8')) as InvocationRecord);
     }
     offset = (batch[batch.length - 1]?.offset ?? offset) + 1;

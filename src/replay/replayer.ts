@@ -56,13 +56,16 @@ export function createReplayer(options: ReplayerOptions): Replayer {
     const listed = await options.records(query.name, ids.length > 0 ? MAX_REPLAY_RECORDS : (query.limit ?? DEFAULT_LIMIT));
     if (ids.length === 0) return [...listed].reverse();
     // Oldest first (the list is newest first), so ties in the sort below keep the order they ran in.
-    const chosen = listed.filter((record) => ids.includes(record.id)).reverse();
-    let missing = ids.filter((id) => !chosen.some((record) => record.id === id));
+    const wanted = new Set(ids);
+    const chosen = listed.filter((record) => wanted.has(record.id)).reverse();
+    const found = new Set(chosen.map((record) => record.id));
+    let missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0 && options.findRecords !== undefined) {
       // Older than the recent list: read back from the log.
       const older = await options.findRecords(query.name, missing, signal);
       chosen.push(...older);
-      missing = missing.filter((id) => !older.some((record) => record.id === id));
+      for (const record of older) found.add(record.id);
+      missing = missing.filter((id) => !found.has(id));
     }
     if (missing.length > 0) {
       const where = options.findRecords === undefined ? `among the ${listed.length} recent invocations of "${query.name}" this instance keeps` : `of "${query.name}" among its recent invocations or on the invocations topic`;

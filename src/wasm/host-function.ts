@@ -44,3 +44,6 @@ export interface HostCallRecord {
   /** Set when the host call threw instead of answering. */
   readonly error?: string;
 }
+
+/** What a journal entry shows instead of an env value: journals never hold secrets. */
+export const REDACTED_RESPONSE = '[redacted]';

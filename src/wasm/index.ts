@@ -1,4 +1,5 @@
 export type { HostCallContext, HostCallRecord, HostFunction, HostFunctionName, HostFunctions } from './host-function.js';
+export { REDACTED_RESPONSE } from './host-function.js';
 export { validateModule, checkModule, sha256Hex } from './validate-module.js';
 export type { ValidatedModule, CheckedModule, MemoryLimitSettings } from './validate-module.js';
 export { WASM_PAGE_BYTES } from './wasm-binary.js';

@@ -1,3 +1,5 @@
+import { MAX_REPLAY_RECORDS } from '../../replay/index.js';
+
 /**
  * JSON schemas of the REST bodies (DESIGN §4.4). Unknown fields are errors, not silently
  * dropped: a misspelt `timeoutMS` must not deploy a function with the default limit.
@@ -103,8 +105,8 @@ export const replayBodySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'integer', minimum: 1, maximum: 1000 },
-    invocationIds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: 1000 },
+    limit: { type: 'integer', minimum: 1, maximum: MAX_REPLAY_RECORDS },
+    invocationIds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: MAX_REPLAY_RECORDS },
     against: { type: 'string', enum: ['recorded', 'current'] },
   },
 } as const;

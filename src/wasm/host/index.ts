@@ -10,7 +10,7 @@ export type { EnvOptions } from './env.js';
 export { createHttpFetch } from './http-fetch.js';
 export type { HttpFetchOptions, ResolvedAddress } from './http-fetch.js';
 export { hostAllowed, isInternalAddress, parseAllowList } from './allowed-hosts.js';
-export { redactJournalEntry, redactedValue } from './redact.js';
+export { redactJournalEntry } from './redact.js';
 
 export interface HostFunctionsOptions {
   readonly database: Database;

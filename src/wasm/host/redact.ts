@@ -1,7 +1,4 @@
-import type { HostCallRecord } from '../host-function.js';
-
-/** What the journal shows instead of an env value. */
-export const redactedValue = '[redacted]';
+import { REDACTED_RESPONSE, type HostCallRecord } from '../host-function.js';
 
 /**
  * Secrets never reach logs or records: an env answer is journaled as "[redacted]" (null stays null,
@@ -9,5 +6,5 @@ export const redactedValue = '[redacted]';
  */
 export function redactJournalEntry(record: HostCallRecord): HostCallRecord {
   if (record.fn !== 'env' || record.response === null) return record;
-  return { ...record, response: redactedValue };
+  return { ...record, response: REDACTED_RESPONSE };
 }
