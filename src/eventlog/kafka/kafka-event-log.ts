@@ -30,6 +30,19 @@ export interface KafkaEventLogOptions {
 
 const MAX_READERS = 32;
 
+/** A kafkajs error kafkajs itself marks worth retrying (a leader moving, a broker starting). */
+const isRetriable = (error: unknown): boolean => (error as { retriable?: unknown } | null)?.retriable === true;
+
+/** A kafkajs protocol error's type (NOT_LEADER_FOR_PARTITION, …), also under the error kafkajs wraps it in once its own retries run out. */
+function kafkaErrorType(error: unknown): string | undefined {
+  let current = error as { type?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; current !== null && current !== undefined && depth < 4; depth++) {
+    if (typeof current.type === 'string') return current.type;
+    current = current.cause as typeof current;
+  }
+  return undefined;
+}
+
 /** Connects to the brokers (admin and an idempotent producer) and returns the Kafka-backed EventLog. */
 export async function openKafkaEventLog(options: KafkaEventLogOptions): Promise<KafkaEventLog> {
   if (options.brokers.length === 0) throw new EventLogError('INVALID_ARGUMENT', 'no Kafka brokers given; set AEROFN_KAFKA_BROKERS (host:port,…) or leave it unset for the embedded log');
@@ -99,16 +112,24 @@ export class KafkaEventLog implements EventLog {
     // A busy broker may answer the leader wait with UNKNOWN_TOPIC_OR_PARTITION before the new
     // topic's metadata has spread (kafkajs retries only LEADER_NOT_AVAILABLE there). Creating again
     // is harmless: an existing topic is left as it is.
-    for (let attempt = 1; ; attempt++) {
+    try {
+      await this.withRetries(
+        () => this.admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.name, numPartitions: spec.partitions ?? 1, configEntries }] }),
+        (error) => isRetriable(error) || kafkaErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION',
+      );
+    } catch (error) {
+      throw new EventLogError('BACKEND', `creating topic "${spec.name}" failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Runs `attempt` again on the errors `retriable` accepts, backing off 200 ms … 2 s, six tries in all, while the log is open. */
+  private async withRetries<T>(attempt: () => Promise<T>, retriable: (error: unknown) => boolean): Promise<T> {
+    for (let tries = 1; ; tries++) {
       try {
-        await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.name, numPartitions: spec.partitions ?? 1, configEntries }] });
-        return;
+        return await attempt();
       } catch (error) {
-        const retriable = (error as { retriable?: boolean }).retriable === true || (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
-        if (!retriable || attempt >= 6 || this.closed) {
-          throw new EventLogError('BACKEND', `creating topic "${spec.name}" failed: ${(error as Error).message}`, { cause: error });
-        }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+        if (!retriable(error) || tries >= 6 || this.closed) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** tries)));
       }
     }
   }
@@ -186,10 +207,16 @@ export class KafkaEventLog implements EventLog {
   private async topicOffsets(topic: string): Promise<Array<{ partition: number; high: string; low: string }>> {
     this.checkOpen();
     try {
-      const offsets = await this.admin.fetchTopicOffsets(topic);
+      // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION here but gives up at once on the rest: a topic
+      // just created can answer NOT_LEADER_FOR_PARTITION until its leader is in place (a clean
+      // clone's conformance run failed on that), so retriable errors get the same backoff.
+      const offsets = await this.withRetries(() => this.admin.fetchTopicOffsets(topic), (error) => isRetriable(error) && kafkaErrorType(error) !== 'UNKNOWN_TOPIC_OR_PARTITION');
       return offsets.sort((a, b) => a.partition - b.partition);
     } catch (error) {
-      throw new EventLogError('UNKNOWN_TOPIC', `cannot read the offsets of topic "${topic}": ${(error as Error).message}; create it with ensureTopic() first`, { cause: error });
+      if (kafkaErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        throw new EventLogError('UNKNOWN_TOPIC', `cannot read the offsets of topic "${topic}": ${(error as Error).message}; create it with ensureTopic() first`, { cause: error });
+      }
+      throw new EventLogError('BACKEND', `cannot read the offsets of topic "${topic}": ${(error as Error).message}`, { cause: error });
     }
   }
 
