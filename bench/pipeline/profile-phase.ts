@@ -9,6 +9,7 @@
  *   PROFILE_MARK=/tmp/mark …           (writes the file when the phase starts: attach `perf record -p` then)
  *   PROFILE_WARMUP=3 …                 (three phases first, each with its own pipeline: a warm process, as bench/pipeline's counted pairs)
  *   AEROFN_PIPELINE_HIGH_WATERMARK=20000 … (any AEROFN_PIPELINE_* setting; default: the product's defaults)
+ *   PROFILE_BARRIER=/tmp/dir PROFILE_PARTIES=2 … (several processes start their measured phase together; see parallel-ceiling.sh)
  * It prints events/s and the CPU per event of the process, of the main thread alone and of every
  * other thread (sandbox workers, V8's GC and compiler helpers, libuv's pool). The main thread is
  * the pipeline's limit: its CPU per event is the cost a change to the path moves. On this VM the
@@ -16,7 +17,7 @@
  * twelfth session), so compare changes in alternating pairs.
  */
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GCProfiler } from 'node:v8';
@@ -69,9 +70,21 @@ async function preparePhase(name: string): Promise<{ pipeline: ReturnType<typeof
     // The product's defaults (AEROFN_PIPELINE_*), as `aerofn serve` runs; each can be set here too.
     config: { ...pipelineConfig, groupId: group },
   });
+  if (name === 'phase') await barrier();
   // Started before the clock, as in bench/pipeline: the phase is processing, not joining the group.
   await pipeline.start();
   return { pipeline, group, changes };
+}
+/**
+ * PROFILE_BARRIER=dir, PROFILE_PARTIES=n: waits until n processes are ready for their measured
+ * phase, so that n pipelines in n processes run side by side (parallel-ceiling.sh).
+ */
+async function barrier(): Promise<void> {
+  const dir = process.env['PROFILE_BARRIER'];
+  if (dir === undefined) return;
+  const parties = Number(process.env['PROFILE_PARTIES'] ?? 2);
+  await writeFile(join(dir, `${process.pid}.ready`), '');
+  while ((await readdir(dir)).filter((file) => file.endsWith('.ready')).length < parties) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 async function waitDone(group: string, changes: string): Promise<void> {
   for (;;) {
@@ -151,6 +164,7 @@ for (const entry of gcStats) {
 }
 allocated += Math.max(0, heapEnd - lastAfter);
 console.log(`${kafka ? 'kafka' : 'embedded'}, ${process.env['PROFILE_INVOKER'] ?? 'sandbox'}: ${Math.round((total / ms) * 1000)} events/s, process CPU ${(((cpu.user + cpu.system) / total)).toFixed(1)} µs/event, main thread CPU ${((mainCpu * 1000) / total).toFixed(1)} µs/event`);
+if (process.env['PROFILE_BARRIER'] !== undefined) console.log(`  phase: ${Math.round(performance.timeOrigin + began)}..${Math.round(performance.timeOrigin + began + ms)} (epoch ms)`);
 if (process.env['PROFILE_INVOKER'] !== 'in-process') console.log(`  sandbox: ${real.stats().wakes - wakes0} wake-ups of a sleeping worker`);
 console.log(`  CPU by thread: ${threadCpu.sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${((ms * 1000) / total).toFixed(1)}`).join(', ')} µs/event`);
 console.log(`  heap: ${Math.round(allocated / total)} B allocated/event, ${Math.round(promoted / total)} B promoted/event, ${scavenges} scavenges, ${fullGcs} mark-compacts, GC pauses ${(pauseUs / total).toFixed(1)} µs/event`);
