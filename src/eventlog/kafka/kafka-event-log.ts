@@ -16,6 +16,7 @@ import type {
 import { EventLogError, checkTopicName } from '../event-log-error.js';
 import { RoundRobin, partitionForKey } from '../partitioner.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka-logging.js';
+import { createTopicRetriable, kafkaErrorType, offsetsRetriable, withBackoff } from './kafka-retries.js';
 import { toMessage } from './kafka-records.js';
 import { KafkaSubscription } from './kafka-subscription.js';
 import { TransactionalProducers } from './kafka-transaction.js';
@@ -29,19 +30,6 @@ export interface KafkaEventLogOptions {
 }
 
 const MAX_READERS = 32;
-
-/** A kafkajs error kafkajs itself marks worth retrying (a leader moving, a broker starting). */
-const isRetriable = (error: unknown): boolean => (error as { retriable?: unknown } | null)?.retriable === true;
-
-/** A kafkajs protocol error's type (NOT_LEADER_FOR_PARTITION, …), also under the error kafkajs wraps it in once its own retries run out. */
-function kafkaErrorType(error: unknown): string | undefined {
-  let current = error as { type?: unknown; cause?: unknown } | null | undefined;
-  for (let depth = 0; current !== null && current !== undefined && depth < 4; depth++) {
-    if (typeof current.type === 'string') return current.type;
-    current = current.cause as typeof current;
-  }
-  return undefined;
-}
 
 /** Connects to the brokers (admin and an idempotent producer) and returns the Kafka-backed EventLog. */
 export async function openKafkaEventLog(options: KafkaEventLogOptions): Promise<KafkaEventLog> {
@@ -109,28 +97,14 @@ export class KafkaEventLog implements EventLog {
     if (spec.maxMessageBytes !== undefined) configEntries.push({ name: 'max.message.bytes', value: String(spec.maxMessageBytes) });
     // Kafka's default retention (7 days) would silently drop the audit trail: keep everything unless told.
     if (!spec.compacted || spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs ?? -1) });
-    // A busy broker may answer the leader wait with UNKNOWN_TOPIC_OR_PARTITION before the new
-    // topic's metadata has spread (kafkajs retries only LEADER_NOT_AVAILABLE there). Creating again
-    // is harmless: an existing topic is left as it is.
     try {
-      await this.withRetries(
+      await withBackoff(
         () => this.admin.createTopics({ waitForLeaders: true, topics: [{ topic: spec.name, numPartitions: spec.partitions ?? 1, configEntries }] }),
-        (error) => isRetriable(error) || kafkaErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION',
+        createTopicRetriable,
+        () => !this.closed,
       );
     } catch (error) {
       throw new EventLogError('BACKEND', `creating topic "${spec.name}" failed: ${(error as Error).message}`, { cause: error });
-    }
-  }
-
-  /** Runs `attempt` again on the errors `retriable` accepts, backing off 200 ms … 2 s, six tries in all, while the log is open. */
-  private async withRetries<T>(attempt: () => Promise<T>, retriable: (error: unknown) => boolean): Promise<T> {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!retriable(error) || tries >= 6 || this.closed) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** tries)));
-      }
     }
   }
 
@@ -207,10 +181,7 @@ export class KafkaEventLog implements EventLog {
   private async topicOffsets(topic: string): Promise<Array<{ partition: number; high: string; low: string }>> {
     this.checkOpen();
     try {
-      // kafkajs retries UNKNOWN_TOPIC_OR_PARTITION here but gives up at once on the rest: a topic
-      // just created can answer NOT_LEADER_FOR_PARTITION until its leader is in place (a clean
-      // clone's conformance run failed on that), so retriable errors get the same backoff.
-      const offsets = await this.withRetries(() => this.admin.fetchTopicOffsets(topic), (error) => isRetriable(error) && kafkaErrorType(error) !== 'UNKNOWN_TOPIC_OR_PARTITION');
+      const offsets = await withBackoff(() => this.admin.fetchTopicOffsets(topic), offsetsRetriable, () => !this.closed);
       return offsets.sort((a, b) => a.partition - b.partition);
     } catch (error) {
       if (kafkaErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION') {
