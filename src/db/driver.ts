@@ -23,6 +23,12 @@ export interface Driver {
       check?: () => Promise<Error | undefined>;
       /** PostgreSQL: rows past this many bytes are read and dropped, and the statement fails with 54000 (QueryOptions.maxAnswerBytes). */
       maxAnswerBytes?: number;
+      /**
+       * Set for a guest's write under the answer cap: the result is judged before the commit, and
+       * past this many bytes of JSON (`refuseLargeAnswer`) the statement is rolled back and fails
+       * with 54000. On PostgreSQL it costs the statement a round trip.
+       */
+      writeAnswerCap?: number;
     },
   ): Promise<QueryResult>;
   /** Single statement outside any explicit transaction, extended protocol. */

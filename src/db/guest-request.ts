@@ -1,5 +1,5 @@
 import type { RlsContext } from '../auth/index.js';
-import { DatabaseError, type Database, type QueryOptions } from './database.js';
+import { DatabaseError, type Database, type QueryOptions, type QueryResult } from './database.js';
 
 /*
  * A guest's db_query request, from its bytes to the answer it reads (DESIGN §4.2). Here rather
@@ -53,9 +53,9 @@ export async function answerGuestQuery(query: Database['query'], request: Uint8A
   if (!Array.isArray(params)) return { answer: errorResponse('"params" must be an array', '22023') };
   try {
     const answer = JSON.stringify(await query(json['sql'], params, rls, options));
-    // UTF-8 is at most three bytes per UTF-16 unit: most answers are judged by their length alone.
+    // A write past the cap was refused (and rolled back) before its commit; this is for the rest.
     const cap = options.maxAnswerBytes;
-    if (cap !== undefined && answer.length * 3 > cap && Buffer.byteLength(answer, 'utf8') > cap) throw answerTooLarge(cap);
+    if (cap !== undefined && answerExceeds(answer, cap)) throw answerTooLarge(cap);
     return { answer };
   } catch (error) {
     const failure = error instanceof DatabaseError ? error : new DatabaseError((error as Error).message, undefined);
@@ -66,13 +66,24 @@ export async function answerGuestQuery(query: Database['query'], request: Uint8A
 /** SQLSTATE program_limit_exceeded: what a guest gets for an answer past QueryOptions.maxAnswerBytes. */
 export const ANSWER_TOO_LARGE = '54000';
 
+/** A write's refusal before its commit when its answer is past `cap` (Driver's `writeAnswerCap`). */
+export function refuseLargeAnswer(result: QueryResult, cap: number): DatabaseError | undefined {
+  return answerExceeds(JSON.stringify(result), cap) ? answerTooLarge(cap, true) : undefined;
+}
+
+/** Whether an answer's text is longer than `cap` bytes of UTF-8. */
+export function answerExceeds(answer: string, cap: number): boolean {
+  // UTF-8 is at most three bytes per UTF-16 unit: most answers are judged by their length alone.
+  return answer.length * 3 > cap && Buffer.byteLength(answer, 'utf8') > cap;
+}
+
 /**
- * The answer past the cap, as the guest reads it. The statement itself ran: on PostgreSQL the
- * rows come after it committed, so a write whose RETURNING answer is too large stays committed.
+ * The answer past the cap, as the guest reads it. A write (`mayWrite`) is judged before its
+ * commit and rolled back (`rolledBack`); a SELECT has nothing to undo.
  */
-export function answerTooLarge(maxAnswerBytes: number): DatabaseError {
+export function answerTooLarge(maxAnswerBytes: number, rolledBack = false): DatabaseError {
   return new DatabaseError(
-    `db_query's answer is larger than AEROFN_DB_QUERY_MAX_ANSWER_BYTES (${maxAnswerBytes} bytes): select fewer rows (LIMIT, paging by key) or columns. The statement ran; a write it made stays committed.`,
+    `db_query's answer is larger than AEROFN_DB_QUERY_MAX_ANSWER_BYTES (${maxAnswerBytes} bytes): select fewer rows (LIMIT, paging by key) or columns. ${rolledBack ? 'The statement was rolled back: nothing it wrote was kept.' : 'The statement ran to its end.'}`,
     ANSWER_TOO_LARGE,
   );
 }

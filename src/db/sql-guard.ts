@@ -20,6 +20,17 @@ export function checkGuestStatement(sql: string): void {
   }
 }
 
+const writingFirstWords = new Set(['insert', 'update', 'delete', 'merge', 'with']);
+
+/**
+ * Whether a guest statement may write rows (a WITH may hold an INSERT). A SELECT writes only
+ * through a function that writes, which only the owner can create.
+ */
+export function mayWrite(sql: string): boolean {
+  const word = firstWord(sql);
+  return word !== undefined && writingFirstWords.has(word);
+}
+
 /** The first keyword after whitespace, comments and opening parentheses, lower-cased. */
 export function firstWord(sql: string): string | undefined {
   let i = 0;

@@ -74,6 +74,27 @@ describe('db_query through the real sandbox on PostgreSQL', () => {
     for (let i = 0; i < 5; i++) assert.equal(answer(await invoke('proxy', dbCall('select 1 as one'), asService)).rowCount, 1);
   });
 
+  it('rolls back a write whose answer is past the cap, judged on the wire and on the JSON, and commits one under it', async () => {
+    const count = async (): Promise<unknown> => (await db.admin(`select count(*)::int as n from ${schema}.notes where body like 'cap-%'`)).rows[0]?.['n'];
+    const refusal = (record: Awaited<ReturnType<typeof invoke>>): { code: string; message: string } => answer(record)['error'] as { code: string; message: string };
+    try {
+      // 2 MB of rows on the wire: dropped past 1 MiB, then rolled back.
+      const wide = refusal(await invoke('proxy', dbCall(`insert into ${schema}.notes (owner, body) select $1, 'cap-' || repeat('x', 10000) from generate_series(1, 200) returning body`, [userA]), asA));
+      assert.equal(wide.code, '54000');
+      assert.match(wide.message, /rolled back: nothing it wrote was kept/);
+      // 0.6 MB on the wire, 1.2 MB as JSON (every '"' escaped): refused by the answer the guest would read.
+      const quoted = refusal(await invoke('proxy', dbCall(`insert into ${schema}.notes (owner, body) values ($1, 'cap-' || repeat('"', 600000)) returning body`, [userA]), asA));
+      assert.equal(quoted.code, '54000');
+      assert.match(quoted.message, /rolled back/);
+      assert.equal(await count(), 0);
+      // The connections stay good, and a write under the cap commits.
+      for (let i = 0; i < 5; i++) assert.equal(answer(await invoke('proxy', dbCall(`insert into ${schema}.notes (owner, body) values ($1, 'cap-small') returning id`, [userA]), asA)).rowCount, 1);
+      assert.equal(await count(), 5);
+    } finally {
+      await db.admin(`delete from ${schema}.notes where body like 'cap-%'`);
+    }
+  });
+
   it('cancels a statement at the invocation timeout and keeps none of its work', async () => {
     const started = Date.now();
     const record = await invoke('proxy-short', dbCall(`insert into ${schema}.notes (owner, body) select $1, 'late' from pg_sleep(5)`, [userA]), asA);

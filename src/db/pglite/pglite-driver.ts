@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite, type Results } from '@electric-sql/pglite';
 import type { QueryResult, SqlExecutor } from '../database.js';
 import type { Driver } from '../driver.js';
+import { refuseLargeAnswer } from '../guest-request.js';
 import { normalizeParams, normalizeRows } from '../values.js';
 import { isStalePlan, PreparedStatements } from '../prepared-statements.js';
 import { pgliteSessionQuery } from './pglite-session.js';
@@ -37,7 +38,9 @@ export async function openPgliteDriver(options: { dataDir?: string; preparedStat
       return db.transaction(async (tx) => fn(executor(tx)));
     },
     async sessionQuery(setup, sql, params, queryOptions = {}) {
-      const run = (): Promise<QueryResult> => pgliteSessionQuery(db, setup, sql, params, queryOptions.check ?? (async () => undefined), statements);
+      const cap = queryOptions.writeAnswerCap;
+      const refuse = cap === undefined ? undefined : (result: QueryResult): Error | undefined => refuseLargeAnswer(result, cap);
+      const run = (): Promise<QueryResult> => pgliteSessionQuery(db, setup, sql, params, queryOptions.check ?? (async () => undefined), statements, refuse);
       try {
         return await run();
       } catch (error) {

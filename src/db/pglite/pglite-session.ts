@@ -80,9 +80,10 @@ const commitImplicit = serialize.sync();
  * (everything before a Sync is one transaction, so the setup's `set_config(…, true)` — role,
  * claims — holds for the statement and ends with it), in two protocol exchanges: Parse/Bind/
  * Execute of both without a Sync (the setup a named statement, parsed once; the guest statement
- * too, per `statements`), then, after `decide`, a Sync that commits (undefined) or an
+ * too, per `statements`), then, after `decide` and `refuse`, a Sync that commits (undefined) or an
  * erroring Execute plus Sync that rolls back (an error), so a statement that ran past the
- * invocation's deadline (PGlite cannot interrupt one) leaves nothing behind. No BEGIN and COMMIT
+ * invocation's deadline (PGlite cannot interrupt one) or a write whose answer is refused leaves
+ * nothing behind. No BEGIN and COMMIT
  * statements: they cost PGlite two more statements per call (~40 % of the session's time).
  * Runs under PGlite's transaction and query locks, like its own transaction().
  */
@@ -93,6 +94,7 @@ export async function pgliteSessionQuery(
   params: readonly unknown[],
   decide: () => Promise<Error | undefined>,
   statements: PreparedStatements,
+  refuse?: (result: QueryResult) => Error | undefined,
 ): Promise<QueryResult> {
   return db._runExclusiveTransaction(() =>
     db._runExclusiveQuery(async () => {
@@ -101,12 +103,16 @@ export async function pgliteSessionQuery(
       const message = concat([...closes, ...setupMessages(db, setup), ...statementMessages(sql, params.map(toTextParam), prepared)]);
       let messages: Awaited<ReturnType<PGlite["execProtocolStream"]>>;
       let refusal: Error | undefined;
+      let result: QueryResult | undefined;
       try {
         messages = await db.execProtocolStream(message, { throwOnError: false, syncToFs: false });
         // The setup's CommandComplete comes first: it ran, so it exists. Without one, parse it again.
         setupState.set(db, messages.some((m) => m.name === 'commandComplete') ? 'ready' : 'unknown');
         // After an error the backend skips everything up to the Sync, which then rolls back.
-        refusal = findError(messages) === undefined ? await decide() : undefined;
+        if (findError(messages) === undefined) {
+          refusal = await decide();
+          if (refusal === undefined && refuse !== undefined) refusal = refuse((result = resultOf(db, messages)));
+        }
       } catch (error) {
         statements.failed(sql);
         statements.closeLater(prepared?.close ?? []);
@@ -122,8 +128,12 @@ export async function pgliteSessionQuery(
       if (commitFailure !== undefined) throw new DatabaseError(commitFailure.message ?? 'the statement failed', commitFailure.code, { cause: commitFailure });
       await db.syncToFs();
       if (refusal !== undefined) throw refusal;
-      const { rows, affectedRows } = lastResult(db, messages);
-      return { rows, rowCount: Math.max(rows.length, affectedRows) };
+      return result ?? resultOf(db, messages);
     }),
   );
+}
+
+function resultOf(db: PGlite, messages: readonly unknown[]): QueryResult {
+  const { rows, affectedRows } = lastResult(db, messages);
+  return { rows, rowCount: Math.max(rows.length, affectedRows) };
 }

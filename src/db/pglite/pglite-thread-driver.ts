@@ -154,7 +154,7 @@ export async function openPgliteThreadDriver(driverOptions: ThreadDriverOptions)
       });
     },
     sessionQuery(setup, sql, params, queryOptions = {}) {
-      return transactions.run(() => asResult(call({ kind: 'session', setup, sql, params, deadline: queryOptions.deadline }, queryOptions.signal)));
+      return transactions.run(() => asResult(call({ kind: 'session', setup, sql, params, deadline: queryOptions.deadline, writeAnswerCap: queryOptions.writeAnswerCap }, queryOptions.signal)));
     },
     query: (sql, params = []) => transactions.run(() => asResult(call({ kind: 'query', sql, params }))),
     script: (sql) => transactions.run(async () => void (await call({ kind: 'script', sql }))),

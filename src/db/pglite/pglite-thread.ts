@@ -154,7 +154,7 @@ async function serveCall(channel: Channel, driver: Driver): Promise<'close' | un
           if (call.deadline !== undefined && Date.now() > call.deadline) return canceled('the invocation deadline passed while it ran');
           return undefined;
         };
-        send(channel, { ok: true, value: await driver.sessionQuery(call.setup, call.sql, call.params, { check }) });
+        send(channel, { ok: true, value: await driver.sessionQuery(call.setup, call.sql, call.params, { check, ...(call.writeAnswerCap === undefined ? {} : { writeAnswerCap: call.writeAnswerCap }) }) });
         return undefined;
       }
       case 'begin':

@@ -27,6 +27,7 @@ export type ThreadCall =
       readonly sql: string;
       readonly params: readonly unknown[];
       readonly deadline: number | undefined;
+      readonly writeAnswerCap: number | undefined;
     }
   | { readonly kind: 'begin' | 'commit' | 'rollback' | 'close' };
 

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../../observability/index.js';
 import type { QueryResult } from '../database.js';
 import type { Driver } from '../driver.js';
+import { refuseLargeAnswer } from '../guest-request.js';
 import { normalizeParams, normalizeRows } from '../values.js';
 import { isStalePlan } from '../prepared-statements.js';
 import { sessionQuery } from './session-query.js';
@@ -79,6 +80,7 @@ export function openPostgresDriver(options: { url: string; poolSize: number; pre
     },
     sessionQuery(setup, sql, params, queryOptions = {}) {
       const values = normalizeParams(params);
+      const cap = queryOptions.writeAnswerCap;
       const once = (client: Client): Promise<QueryResult> =>
         new Promise<QueryResult>((resolve, reject) => {
           const submittable = sessionQuery(
@@ -87,6 +89,7 @@ export function openPostgresDriver(options: { url: string; poolSize: number; pre
             options.preparedStatements ?? 0,
             (error, result) => (error === null ? resolve(toResult(result)) : reject(error)),
             queryOptions.maxAnswerBytes,
+            cap === undefined ? undefined : (result) => refuseLargeAnswer(toResult(result), cap),
           );
           void client.query(submittable as pg.Submittable);
         });

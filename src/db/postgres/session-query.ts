@@ -8,13 +8,21 @@ interface WireConnection {
   parse(config: { text: string; name?: string; types?: unknown[] }): void;
   bind(config: { portal?: string; statement?: string; values?: unknown[]; binary?: boolean; valueMapper?: (value: unknown) => unknown }): void;
   execute(config: { portal?: string; rows?: number }): void;
+  sync(): void;
+  flush(): void;
   /** pg's own record of the named statements it parsed on this connection (it skips their Parse). */
   parsedStatements: Record<string, string>;
   submittedNamedStatements: Record<string, string>;
 }
 interface QueryInternals {
   name?: string;
+  portal?: string;
+  /** The result so far (rows, and rowCount once the command completed). */
+  _result: pg.QueryResult;
   prepare(connection: WireConnection): void;
+  /** Sends the Execute, then a Sync (all rows) or a Flush (a page of `rows`). */
+  _getRows(connection: WireConnection, rows?: number): void;
+  handleEmptyQuery(connection: WireConnection): void;
   handleRowDescription(message: unknown): void;
   handleDataRow(message: unknown): void;
   /** pg drops the rows after it is set and fails the query with it at ReadyForQuery. */
@@ -60,6 +68,7 @@ export function sessionQuery(
   preparedStatements: number,
   callback: (error: Error | null, result: pg.QueryResult) => void,
   maxAnswerBytes?: number,
+  refuse?: (result: pg.QueryResult) => Error | undefined,
 ): unknown {
   const Base = pg.Query as unknown as QueryClass;
   class SessionQuery extends Base {
@@ -68,6 +77,36 @@ export function sessionQuery(
     private answerBytes = 0;
     private connection: WireConnection | undefined;
     private statements: PreparedStatements | undefined;
+    /** Sync sent: the implicit transaction ends (commits, or rolls back after an error). */
+    private ended = refuse === undefined;
+    /** Our own erroring Execute is rolling the statement back (its error is not the statement's). */
+    private rollingBack = false;
+
+    /**
+     * With `refuse`: a Flush instead of the Sync, so the statement's transaction stays open until
+     * its rows are judged at CommandComplete (end). Without it the Sync goes with the Execute.
+     */
+    override _getRows(connection: WireConnection, rows?: number): void {
+      if (this.ended) {
+        super._getRows(connection, rows);
+        return;
+      }
+      connection.execute({ portal: this.portal ?? '', ...(rows === undefined ? {} : { rows }) });
+      connection.flush();
+    }
+
+    /** Commits (Sync), or rolls back: an Execute of a portal that does not exist fails, and the Sync after it rolls back. */
+    private end(connection: WireConnection, refusal: Error | undefined): void {
+      this.ended = true;
+      if (refusal === undefined) {
+        connection.sync();
+        return;
+      }
+      this._canceledDueToError = refusal;
+      this.rollingBack = true;
+      connection.execute({ portal: 'aerofn_rollback' });
+      connection.sync();
+    }
 
     override prepare(connection: WireConnection): void {
       this.connection = connection;
@@ -114,16 +153,34 @@ export function sessionQuery(
     }
 
     override handleError(error: Error, connection: WireConnection): void {
-      // Failed before the setup completed: it may be missing (say, deallocated), so parse it again next time.
-      if (!this.setupDone && this.connection !== undefined) setupState.set(this.connection, 'unknown');
-      this.statements?.failed(statement.text);
+      // The server skips everything up to a Sync after an error: one must follow, or the next
+      // statement on this connection would be skipped too.
+      if (!this.ended) {
+        this.ended = true;
+        connection.sync();
+      }
+      if (!this.rollingBack) {
+        // Failed before the setup completed: it may be missing (say, deallocated), so parse it again next time.
+        if (!this.setupDone && this.connection !== undefined) setupState.set(this.connection, 'unknown');
+        this.statements?.failed(statement.text);
+      }
       super.handleError(error, connection);
+    }
+
+    override handleEmptyQuery(connection: WireConnection): void {
+      if (!this.ended) this.end(connection, undefined);
+      super.handleEmptyQuery(connection);
     }
 
     override handleCommandComplete(message: unknown, connection: WireConnection): void {
       if (this.setupDone) {
         this.statements?.succeeded(statement.text);
         super.handleCommandComplete(message, connection);
+        if (!this.ended) {
+          // Rows dropped past the wire cap, a row pg could not parse, or an answer `refuse` judges too large: roll back.
+          const overCap = maxAnswerBytes !== undefined && this.answerBytes > maxAnswerBytes;
+          this.end(connection, overCap ? answerTooLarge(maxAnswerBytes, true) : this._canceledDueToError || refuse?.(this._result));
+        }
         return;
       }
       this.setupDone = true;

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkGuestStatement, DatabaseError, qualifiedTable } from '../../../src/db/index.js';
+import { mayWrite } from '../../../src/db/sql-guard.js';
 
 describe('guest statement guard', () => {
   it('lets data statements through, after comments and parentheses', () => {
@@ -13,6 +14,13 @@ describe('guest statement guard', () => {
     for (const sql of ['set role postgres', 'RESET ROLE', 'do $$ begin end $$', 'begin', 'commit', 'create table x (a int)', 'drop table t', 'grant all on t to anon', 'copy t to stdout', 'call p()', 'listen x', '/* select */ set role postgres', 'explain analyze delete from t', '', '   ', '-- only a comment']) {
       assert.throws(() => checkGuestStatement(sql), (error: unknown) => error instanceof DatabaseError && error.code !== undefined, sql);
     }
+  });
+
+  it('tells the statements that may write (judged before their commit under the answer cap) from reads', () => {
+    for (const sql of ['insert into t values (1)', ' UPDATE t set a = 1', '/* x */ delete from t', 'merge into t using s on true when matched then do nothing', 'with x as (insert into t values (1) returning *) select * from x', '(with x as (select 1) select * from x)']) {
+      assert.equal(mayWrite(sql), true, sql);
+    }
+    for (const sql of ['select 1', '-- insert\nselect 1', '((select 1))', 'values (1)', 'table t', '']) assert.equal(mayWrite(sql), false, sql);
   });
 });
 

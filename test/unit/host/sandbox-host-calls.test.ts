@@ -71,6 +71,21 @@ for (const direct of [true, false]) {
       assert.equal((output(await invoke('proxy', dbCall("select repeat('x', 1000) as filler from generate_series(1, 50)"))) as { rowCount: number }).rowCount, 50);
     });
 
+    it('rolls back a write whose answer is past the cap: the guest reads 54000 and no row is kept; under the cap it commits', async () => {
+      const count = async (): Promise<unknown> => (await db.admin(`select count(*)::int as n from ${schema}.notes where body like 'cap-%'`)).rows[0]?.['n'];
+      const write = (rows: number) => dbCall(`insert into ${schema}.notes (owner, body) select $1, 'cap-' || repeat('x', 1000) from generate_series(1, ${rows}) returning body`, [userA]);
+      try {
+        const refused = output(await invoke('proxy', write(200), asA)) as { error: { code: string; message: string } };
+        assert.equal(refused.error.code, '54000');
+        assert.match(refused.error.message, /rolled back: nothing it wrote was kept/);
+        assert.equal(await count(), 0);
+        assert.equal((output(await invoke('proxy', write(20), asA)) as { rowCount: number }).rowCount, 20);
+        assert.equal(await count(), 20);
+      } finally {
+        await db.admin(`delete from ${schema}.notes where body like 'cap-%'`);
+      }
+    });
+
     it('runs db_query as the caller: A and B each see only their own rows, the service role sees both', async () => {
       assert.deepEqual(output(await invoke('proxy', dbCall(`select body from ${schema}.notes order by id`), asA)), { rows: [{ body: 'a1' }], rowCount: 1 });
       assert.deepEqual(output(await invoke('proxy', dbCall(`select body from ${schema}.notes order by id`), asB)), { rows: [{ body: 'b1' }], rowCount: 1 });
