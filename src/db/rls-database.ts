@@ -11,7 +11,7 @@ import {
   type SqlExecutor,
 } from './database.js';
 import type { Driver } from './driver.js';
-import { checkGuestStatement, mayWrite } from './sql-guard.js';
+import { checkGuestStatement, mayWriteAndAnswer } from './sql-guard.js';
 
 const roles: Record<DatabaseRole, string> = { anon: 'anon', authenticated: 'authenticated', service_role: 'service_role' };
 
@@ -88,7 +88,7 @@ export function rlsQuery(driver: Driver): Database['query'] {
         ...(maxAnswerBytes === undefined ? {} : { maxAnswerBytes }),
         // A write whose answer is past the cap is rolled back, so the 54000 its guest reads means
         // nothing happened: the guest can page and try again without writing twice.
-        ...(maxAnswerBytes !== undefined && mayWrite(sql) ? { writeAnswerCap: maxAnswerBytes } : {}),
+        ...(maxAnswerBytes !== undefined && mayWriteAndAnswer(sql) ? { writeAnswerCap: maxAnswerBytes } : {}),
         check,
       });
     } catch (error) {

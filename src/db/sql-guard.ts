@@ -20,15 +20,19 @@ export function checkGuestStatement(sql: string): void {
   }
 }
 
-const writingFirstWords = new Set(['insert', 'update', 'delete', 'merge', 'with']);
+const writingFirstWords = new Set(['insert', 'update', 'delete', 'merge']);
 
 /**
- * Whether a guest statement may write rows (a WITH may hold an INSERT). A SELECT writes only
- * through a function that writes, which only the owner can create.
+ * Whether a guest statement may write and also answer rows: a write with RETURNING, or a WITH
+ * that holds a write (its last part can select anything). Only such a statement's answer can pass
+ * the cap after it wrote; a write without RETURNING answers no rows. A SELECT writes only through
+ * a function that writes, which only the owner can create. Judged on the text, so a string that
+ * merely contains the words counts too: that costs a round trip, never a missed rollback.
  */
-export function mayWrite(sql: string): boolean {
+export function mayWriteAndAnswer(sql: string): boolean {
   const word = firstWord(sql);
-  return word !== undefined && writingFirstWords.has(word);
+  if (word === 'with') return /\b(insert|update|delete|merge)\b/i.test(sql);
+  return word !== undefined && writingFirstWords.has(word) && /\breturning\b/i.test(sql);
 }
 
 /** The first keyword after whitespace, comments and opening parentheses, lower-cased. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkGuestStatement, DatabaseError, qualifiedTable } from '../../../src/db/index.js';
-import { mayWrite } from '../../../src/db/sql-guard.js';
+import { mayWriteAndAnswer } from '../../../src/db/sql-guard.js';
 
 describe('guest statement guard', () => {
   it('lets data statements through, after comments and parentheses', () => {
@@ -16,11 +16,13 @@ describe('guest statement guard', () => {
     }
   });
 
-  it('tells the statements that may write (judged before their commit under the answer cap) from reads', () => {
-    for (const sql of ['insert into t values (1)', ' UPDATE t set a = 1', '/* x */ delete from t', 'merge into t using s on true when matched then do nothing', 'with x as (insert into t values (1) returning *) select * from x', '(with x as (select 1) select * from x)']) {
-      assert.equal(mayWrite(sql), true, sql);
+  it('tells the statements that may write and answer rows (judged before their commit under the answer cap) from the rest', () => {
+    for (const sql of ['insert into t values (1) returning id', ' UPDATE t set a = 1 RETURNING *', '/* x */ delete from t returning a', 'merge into t using s on true when matched then delete returning *', 'with x as (insert into t values (1) returning *) select * from x', 'with d as (delete from t) select 1']) {
+      assert.equal(mayWriteAndAnswer(sql), true, sql);
     }
-    for (const sql of ['select 1', '-- insert\nselect 1', '((select 1))', 'values (1)', 'table t', '']) assert.equal(mayWrite(sql), false, sql);
+    for (const sql of ['insert into t values (1)', 'update t set a = 1', 'select 1', '-- insert\nselect 1 as returning', '((select 1))', 'with x as (select 1) select * from x', 'values (1)', 'table t', '']) {
+      assert.equal(mayWriteAndAnswer(sql), false, sql);
+    }
   });
 });
 
