@@ -83,8 +83,8 @@ const commitImplicit = serialize.sync();
  * too, per `statements`), then, after `decide` and `refuse`, a Sync that commits (undefined) or an
  * erroring Execute plus Sync that rolls back (an error), so a statement that ran past the
  * invocation's deadline (PGlite cannot interrupt one) or a write whose answer is refused leaves
- * nothing behind. No BEGIN and COMMIT
- * statements: they cost PGlite two more statements per call (~40 % of the session's time).
+ * nothing behind. No BEGIN and COMMIT statements: they cost PGlite two more statements per call
+ * (~40 % of the session's time).
  * Runs under PGlite's transaction and query locks, like its own transaction().
  */
 export async function pgliteSessionQuery(
