@@ -78,8 +78,8 @@ export function answerExceeds(answer: string, cap: number): boolean {
 }
 
 /**
- * The answer past the cap, as the guest reads it. A write (`mayWrite`) is judged before its
- * commit and rolled back (`rolledBack`); a SELECT has nothing to undo.
+ * The answer past the cap, as the guest reads it. A write that answers rows (`mayWriteAndAnswer`)
+ * is judged before its commit and rolled back (`rolledBack`); a SELECT has nothing to undo.
  */
 export function answerTooLarge(maxAnswerBytes: number, rolledBack = false): DatabaseError {
   return new DatabaseError(
