@@ -100,6 +100,18 @@ describe('PGlite on its own thread', () => {
     assert.equal((await db.admin('select count(*)::int as n from ledger')).rows[0]?.['n'], 2);
   });
 
+  it("rolls back a write past the answer cap that the main thread sends to the thread (the cap travels with the call)", async () => {
+    await db.adminScript('create table capped (body text); grant select, insert on capped to service_role;');
+    const cap = { maxAnswerBytes: 4096 };
+    await assert.rejects(
+      db.query("insert into capped select repeat('x', 100) from generate_series(1, 100) returning body", [], serviceRoleContext, cap),
+      (error: Error & { code?: string }) => error.code === '54000' && /rolled back: nothing it wrote was kept/.test(error.message),
+    );
+    assert.equal((await db.admin('select count(*)::int as n from capped')).rows[0]?.['n'], 0);
+    assert.equal((await db.query("insert into capped select repeat('x', 100) from generate_series(1, 10) returning body", [], serviceRoleContext, cap)).rowCount, 10);
+    assert.equal((await db.admin('select count(*)::int as n from capped')).rows[0]?.['n'], 10);
+  });
+
   it('answers a guest whose database has closed with a HostFunctionError, and Node with an error', async () => {
     const closing = await openPglite(true);
     const config = loadConfig({ AEROFN_WORKERS: '1' }).sandbox;
