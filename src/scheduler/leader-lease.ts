@@ -6,7 +6,7 @@ import type { Logger } from '../observability/index.js';
  * on the one-partition ticks topic, and the member that owns partition 0 leads. On Kafka, the
  * broker's group coordinator moves the partition when the leader leaves (at once) or dies (after
  * the session timeout, 30 s); on the embedded log only the process holding the data dir's lock
- * can subscribe at all, and its subscription owns every partition, so it leads.
+ * can subscribe at all, and its scheduler, the group's only member, owns the partition and leads.
  */
 export interface LeaderLease {
   start(): Promise<void>;

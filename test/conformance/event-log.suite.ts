@@ -132,6 +132,62 @@ export function eventLogSuite(name: string, open: () => Promise<EventLog>): void
       await sub.close();
     });
 
+    it("splits the partitions among the members of a group, and hands a leaving member's partitions to the rest", async () => {
+      const topic = topicOf('members');
+      const group = `g-${randomUUID()}`;
+      await log.ensureTopic({ name: topic, partitions: 4 });
+      const append = (from: number, n: number) => log.append(topic, Array.from({ length: n }, (_, i) => ({ partition: (from + i) % 4, value: String(from + i) })));
+      // Each member commits what it was given, as the pipeline does: the next owner starts there.
+      const member = () => {
+        const records: LogRecord[] = [];
+        return {
+          records,
+          eachBatch: async (batch: Batch) => {
+            records.push(...batch.records);
+            await log.commitOffsets(group, [{ topic, partition: batch.partition, offset: batch.records[batch.records.length - 1]!.offset + 1 }]);
+          },
+        };
+      };
+      const owned = async (sub: Subscription): Promise<number[]> => (await sub.assignments()).filter((a) => a.topic === topic).map((a) => a.partition).sort();
+      const until = async (what: string, done: () => Promise<boolean>): Promise<void> => {
+        const deadline = Date.now() + 30_000;
+        while (!(await done())) {
+          if (Date.now() > deadline) throw new Error(`waited 30 s for ${what}`);
+          await sleep(50);
+        }
+      };
+      const values = (records: LogRecord[]) => records.map((r) => Number(r.value!.toString()));
+      await append(0, 20);
+      const first = member();
+      const second = member();
+      const a = await log.subscribe({ groupId: group, topics: [topic], start: 'earliest', eachBatch: first.eachBatch });
+      await until('the first member to read what is there', async () => first.records.length >= 20);
+      const b = await log.subscribe({ groupId: group, topics: [topic], start: 'earliest', eachBatch: second.eachBatch });
+      // Kafka rebalances on the first member's next heartbeat.
+      await until('both members to own partitions', async () => {
+        const [ofA, ofB] = await Promise.all([owned(a), owned(b)]);
+        return ofA.length > 0 && ofB.length > 0 && ofA.length + ofB.length === 4;
+      });
+      const [ofA, ofB] = await Promise.all([owned(a), owned(b)]);
+      assert.deepEqual([...ofA, ...ofB].sort(), [0, 1, 2, 3], 'every partition has one owner');
+      const seenBefore = { a: first.records.length, b: second.records.length };
+      await append(20, 40);
+      await until('the 40 new records', async () => first.records.length - seenBefore.a + second.records.length - seenBefore.b >= 40);
+      await sleep(300);
+      const splitA = first.records.slice(seenBefore.a);
+      const splitB = second.records.slice(seenBefore.b);
+      assert.ok(splitA.every((r) => ofA.includes(r.partition)) && splitB.every((r) => ofB.includes(r.partition)), 'each member got only its own partitions');
+      assert.deepEqual([...values(splitA), ...values(splitB)].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => 20 + i), 'each new record once, to one member');
+      // The first member leaves: the second takes its partitions over where the group committed.
+      await a.close();
+      await until('the second member to own every partition', async () => (await owned(b)).length === 4);
+      const before = second.records.length;
+      await append(60, 20);
+      await until('the last 20 records', async () => values(second.records.slice(before)).filter((v) => v >= 60).length >= 20);
+      assert.deepEqual(values(second.records.slice(before)).filter((v) => v >= 60).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => 60 + i));
+      await b.close();
+    });
+
     it('stops delivering while paused and delivers again after resume; start "latest" skips the past', async () => {
       const topic = topicOf('pause');
       await log.ensureTopic({ name: topic });

@@ -15,6 +15,7 @@ import type {
 } from '../event-log.js';
 import { EventLogError, checkTopicName } from '../event-log-error.js';
 import { RoundRobin, partitionForKey } from '../partitioner.js';
+import { EmbeddedGroup } from './embedded-group.js';
 import { EmbeddedSubscription } from './embedded-subscription.js';
 import { EmbeddedTransaction } from './embedded-transaction.js';
 import { GroupOffsets } from './group-offsets.js';
@@ -74,6 +75,8 @@ export class EmbeddedEventLog implements EventLog {
   private readonly topics = new Map<string, TopicState>();
   private readonly creating = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<EmbeddedSubscription>();
+  /** The members of each consumer group subscribed in this process. */
+  private readonly consumerGroups = new Map<string, EmbeddedGroup>();
   private readonly transactions = new Map<string, EmbeddedTransaction>();
   private readonly roundRobin = new RoundRobin();
   private readonly writer: LogWriter;
@@ -238,12 +241,25 @@ export class EmbeddedEventLog implements EventLog {
       {
         logger: this.logger,
         committed: (groupId, topic) => this.groups.committed(groupId, topic),
+        group: (groupId) => {
+          let group = this.consumerGroups.get(groupId);
+          if (group === undefined) this.consumerGroups.set(groupId, (group = new EmbeddedGroup()));
+          return group;
+        },
+        release: (groupId) => {
+          if (this.consumerGroups.get(groupId)?.size === 0) this.consumerGroups.delete(groupId);
+        },
         matchingPartitions: (topics) =>
           [...this.topics.values()].filter((t) => topics.some((m) => (typeof m === 'string' ? m === t.name : m.test(t.name)))).flatMap((t) => t.logs),
       },
       options,
     );
-    await subscription.start();
+    try {
+      await subscription.start();
+    } catch (error) {
+      await subscription.close();
+      throw error;
+    }
     this.subscriptions.add(subscription);
     const close = subscription.close.bind(subscription);
     subscription.close = async () => {

@@ -1,11 +1,16 @@
 import type { Logger } from 'pino';
 import type { StartPosition, SubscribeOptions, Subscription } from '../event-log.js';
+import type { EmbeddedGroup, GroupMember } from './embedded-group.js';
 import type { PartitionLog } from './partition-log.js';
 
 export interface SubscriptionHost {
   /** Partitions of the topics that match, now (new matching topics are picked up while running). */
   matchingPartitions(topics: SubscribeOptions['topics']): PartitionLog[];
   committed(groupId: string, topic: string): Map<number, number>;
+  /** The group of this id in this process (made on first use). */
+  group(groupId: string): EmbeddedGroup;
+  /** Forgets the group once its last member has left. */
+  release(groupId: string): void;
   readonly logger: Logger;
 }
 
@@ -14,16 +19,25 @@ const RETRY_MS = 1000;
 const BATCH_RECORDS = 2000;
 const BATCH_BYTES = 4 * 1024 * 1024;
 
+/** A partition this member delivers: its loop, and how to stop it at a batch boundary. */
+interface Delivery {
+  readonly stop: AbortController;
+  readonly done: Promise<void>;
+}
+
 /**
- * A single-process consumer group: the one member owns every partition of the subscribed topics.
- * One loop per partition delivers batches in offset order and waits for each to finish; a batch
- * whose handler throws is delivered again after a pause (at-least-once, like a Kafka consumer
- * that restarts from its position). Offsets are committed by the caller, never here.
+ * One member of a consumer group in this process (EmbeddedGroup assigns it partitions, as Kafka's
+ * coordinator would; alone it owns every partition of its topics). One loop per owned partition
+ * delivers batches in offset order and waits for each to finish; a batch whose handler throws is
+ * delivered again after a pause (at-least-once, like a Kafka consumer that restarts from its
+ * position). A partition taken away stops after the batch in hand, and its new owner starts from
+ * the group's committed offset. Offsets are committed by the caller, never here.
  */
-export class EmbeddedSubscription implements Subscription {
+export class EmbeddedSubscription implements Subscription, GroupMember {
   private readonly positions = new Map<PartitionLog, number>();
-  private readonly loops: Promise<void>[] = [];
-  private readonly abort = new AbortController();
+  private readonly deliveries = new Map<PartitionLog, Delivery>();
+  private readonly group: EmbeddedGroup;
+  private closed = false;
   private paused = false;
   private resumeWaiters: Array<() => void> = [];
   private watcher: ReturnType<typeof setInterval> | undefined;
@@ -31,22 +45,62 @@ export class EmbeddedSubscription implements Subscription {
   constructor(
     private readonly host: SubscriptionHost,
     private readonly options: SubscribeOptions,
-  ) {}
+  ) {
+    this.group = host.group(options.groupId);
+  }
 
+  /** Joins the group; resolves once the partitions it was given know where they start. */
   async start(): Promise<void> {
-    await this.attach();
+    await this.group.join(this);
     if (this.options.topics.some((t) => t instanceof RegExp)) {
-      this.watcher = setInterval(() => void this.attach(), POLL_MS);
+      // Errors are logged where they happen (deliver); the next tick tries again.
+      this.watcher = setInterval(() => void this.reconcile().catch(() => undefined), POLL_MS);
       this.watcher.unref();
     }
   }
 
-  private async attach(): Promise<void> {
+  subscribes(topic: string): boolean {
+    return this.options.topics.some((t) => (typeof t === 'string' ? t === topic : t.test(topic)));
+  }
+
+  async reconcile(): Promise<void> {
+    if (this.closed) return;
+    const starting: Array<Promise<void>> = [];
     for (const log of this.host.matchingPartitions(this.options.topics)) {
-      if (this.positions.has(log)) continue;
-      this.positions.set(log, await this.startOffset(log, this.options.start ?? 'committed'));
-      this.loops.push(this.run(log));
+      if (this.group.owns(this, log) && !this.deliveries.has(log)) starting.push(this.deliver(log));
     }
+    for (const [log, delivery] of this.deliveries) {
+      if (this.group.owns(this, log)) continue;
+      delivery.stop.abort();
+      this.deliveries.delete(log);
+      this.positions.delete(log);
+    }
+    await Promise.all(starting);
+  }
+
+  /** Starts delivering `log` once its last owner has finished; resolves when its start offset is known. */
+  private deliver(log: PartitionLog): Promise<void> {
+    const stop = new AbortController();
+    let positioned: () => void = () => undefined;
+    let failed: (error: unknown) => void = () => undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      positioned = resolve;
+      failed = reject;
+    });
+    const done = this.group.handOver(log, async () => {
+      if (stop.signal.aborted) return positioned();
+      try {
+        this.positions.set(log, await this.startOffset(log, this.options.start ?? 'committed'));
+      } catch (error) {
+        this.host.logger.error({ err: error, topic: log.topic, partition: log.partition }, 'cannot find where to start reading a partition; it is not delivered');
+        this.deliveries.delete(log);
+        return failed(error);
+      }
+      positioned();
+      await this.run(log, stop.signal);
+    });
+    this.deliveries.set(log, { stop, done });
+    return ready;
   }
 
   private async startOffset(log: PartitionLog, start: StartPosition): Promise<number> {
@@ -56,14 +110,21 @@ export class EmbeddedSubscription implements Subscription {
     return start === 'latest' ? log.endOffset : log.startOffset;
   }
 
-  private async run(log: PartitionLog): Promise<void> {
-    const signal = this.abort.signal;
+  private async run(log: PartitionLog, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if (this.paused) {
-        await new Promise<void>((resolve) => this.resumeWaiters.push(resolve));
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            signal.removeEventListener('abort', wake);
+            resolve();
+          };
+          this.resumeWaiters.push(wake);
+          signal.addEventListener('abort', wake, { once: true });
+        });
         continue;
       }
-      const position = this.positions.get(log)!;
+      const position = this.positions.get(log);
+      if (position === undefined) return;
       let batch;
       try {
         batch = await log.readBatch(position, BATCH_RECORDS, BATCH_BYTES);
@@ -81,7 +142,7 @@ export class EmbeddedSubscription implements Subscription {
       }
       try {
         await this.options.eachBatch({ topic: log.topic, partition: log.partition, records });
-        this.positions.set(log, records[records.length - 1]!.offset + 1);
+        if (!signal.aborted) this.positions.set(log, records[records.length - 1]!.offset + 1);
       } catch (error) {
         this.host.logger.warn({ err: error, topic: log.topic, partition: log.partition, offset: position }, 'eachBatch failed; delivering the batch again');
         await sleep(RETRY_MS, signal);
@@ -109,11 +170,17 @@ export class EmbeddedSubscription implements Subscription {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     if (this.watcher !== undefined) clearInterval(this.watcher);
-    this.abort.abort();
-    this.resume();
-    this.paused = true; // loops that wake now see `aborted` and end
-    await Promise.all(this.loops);
+    const deliveries = [...this.deliveries.values()];
+    this.deliveries.clear();
+    for (const delivery of deliveries) delivery.stop.abort();
+    this.paused = true; // loops that wake now see their stop signal and end
+    await Promise.all(deliveries.map((delivery) => delivery.done));
+    // Only now: the members that take these partitions over start where this one stopped.
+    await this.group.leave(this);
+    this.host.release(this.options.groupId);
   }
 }
 
