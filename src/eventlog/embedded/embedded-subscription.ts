@@ -93,7 +93,7 @@ export class EmbeddedSubscription implements Subscription, GroupMember {
         this.positions.set(log, await this.startOffset(log, this.options.start ?? 'committed'));
       } catch (error) {
         this.host.logger.error({ err: error, topic: log.topic, partition: log.partition }, 'cannot find where to start reading a partition; it is not delivered');
-        this.deliveries.delete(log);
+        if (this.deliveries.get(log)?.stop === stop) this.deliveries.delete(log);
         return failed(error);
       }
       positioned();
