@@ -176,7 +176,6 @@ export class EmbeddedSubscription implements Subscription, GroupMember {
     const deliveries = [...this.deliveries.values()];
     this.deliveries.clear();
     for (const delivery of deliveries) delivery.stop.abort();
-    this.paused = true; // loops that wake now see their stop signal and end
     await Promise.all(deliveries.map((delivery) => delivery.done));
     // Only now: the members that take these partitions over start where this one stopped.
     await this.group.leave(this);
