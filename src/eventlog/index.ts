@@ -31,5 +31,7 @@ export { openEventLog } from './open-event-log.js';
 export { openEmbeddedEventLog, type EmbeddedEventLog, type EmbeddedEventLogOptions } from './embedded/embedded-event-log.js';
 export { openKafkaEventLog, type KafkaEventLog, type KafkaEventLogOptions } from './kafka/kafka-event-log.js';
 export { EventLogError, isEventLogError, type EventLogErrorCode } from './event-log-error.js';
+export { serveEventLog, type EventLogServer, type ServeEventLogOptions } from './thread/serve-event-log.js';
+export { connectEventLog } from './thread/connect-event-log.js';
 export { partitionForKey, murmur2 } from './partitioner.js';
 export { readToEnd, tail, type ReadToEndOptions, type TailOptions } from './tail.js';
