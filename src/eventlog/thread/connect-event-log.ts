@@ -146,6 +146,11 @@ class ThreadEventLog implements EventLog {
     this.keepAlive();
   }
 
+  /** Settles when the log's close has (resolves at once if it was never closed, only lost). */
+  ended(): Promise<void> {
+    return (this.closing ?? Promise.resolve()).catch(() => undefined);
+  }
+
   get isOpen(): boolean {
     return this.state === 'open';
   }
@@ -155,7 +160,13 @@ class ThreadEventLog implements EventLog {
     const answer = new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
     });
-    this.port.postMessage({ t: 'call', id, req } satisfies ClientMessage, transfer);
+    try {
+      this.port.postMessage({ t: 'call', id, req } satisfies ClientMessage, transfer);
+    } catch (error) {
+      // Arguments that cannot be cloned (DataCloneError) fail this call only.
+      this.pending.delete(id);
+      return Promise.reject(error);
+    }
     this.keepAlive();
     return answer;
   }
@@ -246,9 +257,14 @@ class ThreadSubscription implements Subscription {
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     this.closed = true;
-    // After the log's close there is nothing left to end on the other side.
-    const ended = this.log.isOpen ? this.log.call<void>({ op: 'unsubscribe', sid: this.sid }) : Promise.resolve();
-    this.closing = ended.finally(() => this.log.forget(this.sid));
+    // Once the log is closing, its close ends this subscription on the other side.
+    const ended = this.log.isOpen ? this.log.call<void>({ op: 'unsubscribe', sid: this.sid }) : this.log.ended();
+    this.closing = ended
+      .catch((error: unknown) => {
+        // The other side gone, nothing of this subscription is left there.
+        if (!isEventLogError(error, 'CLOSED')) throw error;
+      })
+      .finally(() => this.log.forget(this.sid));
     return this.closing;
   }
 }

@@ -74,7 +74,7 @@ class LogServer {
           return;
         }
         this.handle(req).then(
-          ({ value, transfer }) => this.post({ t: 'reply', id, value }, transfer),
+          ({ value, transfer }) => this.reply(id, value, transfer),
           (error: unknown) => this.post({ t: 'fail', id, error: toWireError(error) }),
         );
         return;
@@ -93,6 +93,15 @@ class LogServer {
       case 'resume':
         this.subscriptions.get(message.sid)?.resume();
         return;
+    }
+  }
+
+  private reply(id: number, value: unknown, transfer: ArrayBuffer[] | undefined): void {
+    try {
+      this.post({ t: 'reply', id, value }, transfer);
+    } catch (error) {
+      // An answer that cannot be cloned (DataCloneError) fails its own call, not the server.
+      this.post({ t: 'fail', id, error: toWireError(error) });
     }
   }
 
