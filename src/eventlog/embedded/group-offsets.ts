@@ -12,6 +12,10 @@ type GroupState = Map<string, Map<number, number>>;
 export class GroupOffsets {
   private readonly groups = new Map<string, GroupState>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Per group, the commits that wait for the write in progress: the next write takes them all. */
+  private readonly waiting = new Map<string, { offsets: TopicPartitionOffset[]; done: Promise<void> }>();
+  /** Offset files written since open (each a temp file, two fsyncs and a rename). */
+  writes = 0;
 
   private constructor(
     private readonly dir: string,
@@ -52,23 +56,45 @@ export class GroupOffsets {
     const offsets: Record<string, Record<string, number>> = {};
     for (const [topic, partitions] of state) offsets[topic] = Object.fromEntries(partitions);
     await writeFileAtomic(this.fileOf(groupId), JSON.stringify({ groupId, offsets }), this.durable);
+    this.writes += 1;
   }
 
   publish(groupId: string, state: GroupState): void {
     this.groups.set(groupId, state);
   }
 
-  /** Commits one group's offsets; commits of one group are applied in call order. */
+  /**
+   * Commits one group's offsets; commits of one group are applied in call order. Commits that
+   * arrive while the group's file is being written share the next write (group commit, as the
+   * log's appends do): several members of one group, such as stream threads, commit
+   * concurrently, and each write costs a temp file, two fsyncs and a rename.
+   */
   commit(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    return this.exclusive(groupId, async () => {
-      const state = this.merged(groupId, offsets);
+    const next = this.waiting.get(groupId);
+    if (next !== undefined) {
+      next.offsets.push(...offsets);
+      return next.done;
+    }
+    const batch = { offsets: [...offsets], done: Promise.resolve() };
+    this.waiting.set(groupId, batch);
+    batch.done = this.queue(groupId, async () => {
+      // From here on a commit starts the batch after this one.
+      if (this.waiting.get(groupId) === batch) this.waiting.delete(groupId);
+      const state = this.merged(groupId, batch.offsets);
       await this.persist(groupId, state);
       this.publish(groupId, state);
     });
+    return batch.done;
   }
 
   /** Runs `fn` while no other commit of the group runs (a transaction holds it until it publishes). */
   exclusive<T>(groupId: string, fn: () => Promise<T>): Promise<T> {
+    // Commits made after this call must not join a batch that runs before it.
+    this.waiting.delete(groupId);
+    return this.queue(groupId, fn);
+  }
+
+  private queue<T>(groupId: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.chains.get(groupId) ?? Promise.resolve();
     const run = previous.then(fn);
     this.chains.set(groupId, run.then(() => undefined, () => undefined));
