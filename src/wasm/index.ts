@@ -12,3 +12,4 @@ export type { SandboxPool, SandboxPoolOptions, SandboxPoolStats } from './sandbo
 export { classifyFailure, nearCapBytes } from './classify-failure.js';
 export type { FailureEvidence, Classified } from './classify-failure.js';
 export type { CompiledModule, HostJobContext, SandboxErrorKind, SandboxJob, SandboxResult } from './sandbox-types.js';
+export { providedHostFunctions, relayedHostFunctions, serveHostCalls } from './host-call-relay.js';

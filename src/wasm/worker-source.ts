@@ -22,7 +22,8 @@ let cached: URL | undefined;
 export function sandboxWorkerUrl(): URL {
   if (cached !== undefined) return cached;
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) {
+  // The path, not the URL: loaded through tsx's tsImport (a stream thread), the URL has a query.
+  if (!new URL(here).pathname.endsWith('.ts')) {
     cached = new URL('./sandbox-worker.js', here);
     return cached;
   }

@@ -32,7 +32,7 @@ export interface ThreadDriverOptions {
 function startThread(init: ThreadInit, heapMb: number | undefined): Worker {
   const here = import.meta.url;
   const options = { workerData: init, transferList: [init.port], ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }) };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./pglite-thread.js', here), options);
+  if (!new URL(here).pathname.endsWith('.ts')) return new Worker(new URL('./pglite-thread.js', here), options);
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const entry = JSON.stringify(new URL('./pglite-thread.ts', here).href);
   return new Worker(`import(${api}).then(({ tsImport }) => tsImport(${entry}, ${JSON.stringify(here)}))`, { ...options, eval: true });
