@@ -74,6 +74,14 @@ export interface SubscribeOptions {
   readonly start?: StartPosition; // default 'committed', falling back to 'earliest'
   /** Called with records of one partition in offset order; the next batch of that partition waits for it. */
   readonly eachBatch: (batch: Batch) => Promise<void>;
+  /**
+   * Called when a partition is taken from this member by a rebalance (another member joined),
+   * after its last batch returned and before its new owner starts reading at the committed offset:
+   * the place to finish and commit that partition's work still in flight (Kafka's
+   * onPartitionsRevoked), so that the new owner does not do it again. The embedded log waits for
+   * it. The Kafka adapter does not call it: kafkajs has no revoke hook (docs/event-log.md).
+   */
+  readonly onRevoked?: (partition: { readonly topic: string; readonly partition: number }) => Promise<void>;
   /** Commits are explicit (commitOffsets); nothing is auto-committed. */
 }
 

@@ -98,6 +98,13 @@ export class EmbeddedSubscription implements Subscription, GroupMember {
       }
       positioned();
       await this.run(log, stop.signal);
+      // Taken away by a rebalance (not by close): the member finishes that partition's work before
+      // the new owner, which handOver chains after this, reads from the committed offset.
+      if (!this.closed && this.options.onRevoked !== undefined) {
+        await this.options.onRevoked({ topic: log.topic, partition: log.partition }).catch((error: unknown) => {
+          this.host.logger.warn({ err: error, topic: log.topic, partition: log.partition }, 'onRevoked failed; the new owner starts at the committed offset anyway');
+        });
+      }
     });
     this.deliveries.set(log, { stop, done });
     return ready;

@@ -84,13 +84,13 @@ class ThreadEventLog implements EventLog {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const sid = ++this.nextSubscription;
-    const subscription = new ThreadSubscription(this, sid, options.eachBatch);
+    const subscription = new ThreadSubscription(this, sid, options.eachBatch, options.onRevoked);
     // Before the request: the first batch may come before its answer.
     this.subscriptions.set(sid, subscription);
     this.keepAlive();
     const topics = options.topics.map((topic) => (typeof topic === 'string' ? topic : { source: topic.source, flags: topic.flags }));
     try {
-      await this.call({ op: 'subscribe', sid, groupId: options.groupId, topics, start: options.start });
+      await this.call({ op: 'subscribe', sid, groupId: options.groupId, topics, start: options.start, revokes: options.onRevoked !== undefined });
     } catch (error) {
       this.forget(sid);
       throw error;
@@ -173,6 +173,7 @@ class ThreadEventLog implements EventLog {
 
   private receive(message: ServerMessage): void {
     if (message.t === 'batch') return this.deliver(message);
+    if (message.t === 'revoked') return this.revoked(message);
     const pending = this.pending.get(message.id);
     if (pending === undefined) return;
     this.pending.delete(message.id);
@@ -199,6 +200,22 @@ class ThreadEventLog implements EventLog {
       () => this.answer({ t: 'ack', bid }),
       (error: unknown) => this.answer({ t: 'ack', bid, error: toWireError(error) }),
     );
+  }
+
+  private revoked(message: Extract<ServerMessage, { t: 'revoked' }>): void {
+    const { bid, topic, partition } = message;
+    const subscription = this.subscriptions.get(message.sid);
+    const onRevoked = subscription?.closed === false ? subscription.onRevoked : undefined;
+    if (onRevoked === undefined) {
+      this.answer({ t: 'ack', bid });
+      return;
+    }
+    Promise.resolve()
+      .then(() => onRevoked({ topic, partition }))
+      .then(
+        () => this.answer({ t: 'ack', bid }),
+        (error: unknown) => this.answer({ t: 'ack', bid, error: toWireError(error) }),
+      );
   }
 
   private answer(message: ClientMessage): void {
@@ -240,6 +257,7 @@ class ThreadSubscription implements Subscription {
     private readonly log: ThreadEventLog,
     private readonly sid: number,
     readonly eachBatch: (batch: Batch) => Promise<void>,
+    readonly onRevoked?: SubscribeOptions['onRevoked'],
   ) {}
 
   pause(): void {

@@ -189,6 +189,7 @@ class LogServer {
         topics: req.topics.map(fromWireTopic),
         ...(req.start === undefined ? {} : { start: req.start }),
         eachBatch: (batch) => this.forward(sid, batch),
+        ...(req.revokes ? { onRevoked: (partition: { topic: string; partition: number }) => this.revoke(sid, partition) } : {}),
       })
       .then((subscription) => {
         if (this.ending === undefined) this.subscriptions.set(sid, subscription);
@@ -218,6 +219,16 @@ class LogServer {
     return new Promise<void>((resolve, reject) => {
       this.acks.set(bid, { resolve, reject });
       this.post({ t: 'batch', bid, sid, topic: batch.topic, partition: batch.partition, records }, [records.bytes]);
+    });
+  }
+
+  /** The log's onRevoked: the client runs the caller's; the partition's next owner waits for the ack. */
+  private revoke(sid: number, partition: { topic: string; partition: number }): Promise<void> {
+    if (!this.live.has(sid)) return Promise.resolve();
+    const bid = ++this.nextBatch;
+    return new Promise<void>((resolve, reject) => {
+      this.acks.set(bid, { resolve, reject });
+      this.post({ t: 'revoked', bid, sid, topic: partition.topic, partition: partition.partition });
     });
   }
 

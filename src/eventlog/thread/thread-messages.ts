@@ -17,7 +17,7 @@ export type Request =
   | { readonly op: 'startOffsets'; readonly topic: string }
   | { readonly op: 'endOffsets'; readonly topic: string }
   | { readonly op: 'offsetForTimestamp'; readonly topic: string; readonly partition: number; readonly timestamp: number }
-  | { readonly op: 'subscribe'; readonly sid: number; readonly groupId: string; readonly topics: readonly WireTopic[]; readonly start: StartPosition | undefined }
+  | { readonly op: 'subscribe'; readonly sid: number; readonly groupId: string; readonly topics: readonly WireTopic[]; readonly start: StartPosition | undefined; readonly revokes: boolean }
   | { readonly op: 'assignments'; readonly sid: number }
   | { readonly op: 'unsubscribe'; readonly sid: number }
   | { readonly op: 'commitOffsets'; readonly groupId: string; readonly offsets: readonly TopicPartitionOffset[] }
@@ -40,4 +40,6 @@ export type ClientMessage =
 export type ServerMessage =
   | { readonly t: 'reply'; readonly id: number; readonly value: unknown }
   | { readonly t: 'fail'; readonly id: number; readonly error: WireError }
-  | { readonly t: 'batch'; readonly bid: number; readonly sid: number; readonly topic: string; readonly partition: number; readonly records: PackedRecords };
+  | { readonly t: 'batch'; readonly bid: number; readonly sid: number; readonly topic: string; readonly partition: number; readonly records: PackedRecords }
+  /** A partition was revoked (SubscribeOptions.onRevoked); answered with an ack like a batch. */
+  | { readonly t: 'revoked'; readonly bid: number; readonly sid: number; readonly topic: string; readonly partition: number };

@@ -214,4 +214,43 @@ describe('embedded event log', () => {
     assert.deepEqual((await readAll(log, 'f', 0, 0)).map((r) => r.value!.toString()), ['live']);
     await log.close();
   });
+
+  it('calls onRevoked when a joining member takes a partition, and the new owner starts after it, at what it committed', async () => {
+    const log = await open(freshDir(), { fsync: false });
+    await log.ensureTopic({ name: 'rv', partitions: 2 });
+    await log.append('rv', Array.from({ length: 20 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })));
+    const events: string[] = [];
+    // The first member takes both partitions and, like the pipeline, commits its work later.
+    const takenByFirst = new Map<number, number>();
+    const first = await log.subscribe({
+      groupId: 'rv-group',
+      topics: ['rv'],
+      start: 'earliest',
+      eachBatch: async (batch) => {
+        takenByFirst.set(batch.partition, batch.records[batch.records.length - 1]!.offset + 1);
+      },
+      onRevoked: async ({ topic, partition }) => {
+        events.push(`revoked ${topic}/${partition}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await log.commitOffsets('rv-group', [{ topic, partition, offset: takenByFirst.get(partition) ?? 0 }]);
+        events.push(`committed ${partition}`);
+      },
+    });
+    while (takenByFirst.size < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await log.subscribe({
+      groupId: 'rv-group',
+      topics: ['rv'],
+      start: 'earliest',
+      eachBatch: async (batch) => {
+        events.push(`second reads ${batch.partition}@${batch.records[0]!.offset}`);
+      },
+    });
+    await log.append('rv', [{ value: 'after', partition: 1 }]);
+    while (!events.some((e) => e.startsWith('second reads'))) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Partition 1 moved: the first member finished it before the second began, at offset 10.
+    assert.deepEqual(events, ['revoked rv/1', 'committed 1', 'second reads 1@10']);
+    await second.close();
+    await first.close();
+    await log.close();
+  });
 });
