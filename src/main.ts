@@ -22,7 +22,7 @@ import type { EventLog } from './eventlog/index.js';
 import { openEventLog } from './eventlog/index.js';
 import { createInvoker, trackInvocations, type InvocationRecord } from './invoker/index.js';
 import { createRootLogger, type Logger } from './observability/index.js';
-import { createPipeline, type Pipeline } from './pipeline/index.js';
+import { createPipeline, createStreamThreads, type RunningPipeline } from './pipeline/index.js';
 import { createRegistry, defaultRetryPolicy, type Registry } from './registry/index.js';
 import { createReplayer, findInvocationRecords } from './replay/index.js';
 import { createScheduler, createSchedulerMetrics, type Scheduler } from './scheduler/index.js';
@@ -158,18 +158,15 @@ export async function startService(options: StartOptions): Promise<RunningServic
     closer.add('invoker', () => invoker.close());
     await invoker.ready();
 
-    let pipeline: Pipeline | undefined;
+    let pipeline: RunningPipeline | undefined;
     let relay: ChangeRelay | undefined;
     if (options.pipeline !== false) {
-      pipeline = createPipeline({
-        log,
-        invoker,
-        functions: registry,
-        config: config.pipeline,
-        topicPrefix: config.eventLog.topicPrefix,
-        logger: logger.child({ module: 'pipeline' }),
-        drainTimeoutMs: config.shutdown.drainTimeoutMs,
-      });
+      const common = { log, config: config.pipeline, topicPrefix: config.eventLog.topicPrefix, logger: logger.child({ module: 'pipeline' }), drainTimeoutMs: config.shutdown.drainTimeoutMs };
+      pipeline =
+        config.pipeline.threads > 1
+          ? // Stream threads (docs/pipeline-stream-threads.md): each has its own sandbox pool; host calls come back here.
+            createStreamThreads({ ...common, threads: config.pipeline.threads, functions: registry, hostFunctions, sandbox: config.sandbox, onSummary: (summary) => metrics.observe(summary) })
+          : createPipeline({ ...common, invoker, functions: registry });
       await pipeline.start();
       watchPart(pipeline.failed);
       const started = pipeline;

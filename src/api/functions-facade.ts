@@ -12,7 +12,8 @@ export type RegistryPort = Pick<Registry, 'deploy' | 'undeploy' | 'getFunction' 
 /** The parts of the stream processor the API uses (absent when a deployment runs without one). */
 export interface PipelinePort {
   describe(): Promise<TopologyDescription>;
-  recentInvocations(functionName: string, limit?: number): InvocationRecord[];
+  /** Asynchronous when the pipeline runs in stream threads, which hold their own lists. */
+  recentInvocations(functionName: string, limit?: number): InvocationRecord[] | Promise<InvocationRecord[]>;
   noteInvocation(record: InvocationRecord): void;
 }
 

@@ -8,7 +8,8 @@ import type { InvocationRecord } from '../invoker/index.js';
  * invocations all count; their host calls are read from the records' journals.
  */
 export interface InvocationMetrics {
-  observe(record: InvocationRecord): void;
+  /** A whole record, or the parts of it that are counted (what a stream thread sends over). */
+  observe(record: Pick<InvocationRecord, 'function' | 'trigger' | 'outcome' | 'durationMs' | 'memoryBytes' | 'journal'>): void;
 }
 
 const durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -65,6 +65,8 @@ export interface AeroConfig {
     /** Kafka's linger.ms for the pipeline's outputs; no linger while the source is paused by backpressure. */
     readonly lingerMs: number;
     readonly maxTriggerDepth: number;
+    /** Stream threads (AEROFN_PIPELINE_THREADS); 1 runs the pipeline on the main thread. */
+    readonly threads: number;
     /** AEROFN_INSTANCE_ID: stable across restarts so exactly_once fences a crashed predecessor (loadConfig always sets it). */
     readonly instanceId?: string;
   };

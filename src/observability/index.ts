@@ -1,4 +1,4 @@
-export { createRootLogger, silentLogger } from './logger.js';
+export { createRootLogger, createThreadLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { topologyPage } from './topology-page.js';
 export type { TopologyPage } from './topology-page.js';

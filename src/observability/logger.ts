@@ -21,3 +21,14 @@ export function createRootLogger(options: { level?: string; destination?: Destin
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * The root of a worker thread's logs: the main root's level and bindings, written straight to
+ * stdout's file descriptor (a worker's process.stdout goes through the main thread's event loop,
+ * which is the thread a stream thread exists to unload). Only the main root is built from config;
+ * this one copies it.
+ */
+export function createThreadLogger(options: { level: string; bindings: Record<string, unknown> }): Logger {
+  if (options.level === 'silent') return silentLogger();
+  return createRootLogger({ level: options.level, destination: pino.destination({ dest: 1, sync: false }) }).child(options.bindings);
+}

@@ -7,3 +7,6 @@ export type { FunctionMetricsSnapshot } from './function-metrics.js';
 export { invocationIdFor } from './invocation-id.js';
 export { parseStartPosition, parseChangeTopics } from './source.js';
 export { INVOCATION_ID_HEADER, invocationAppendRecord } from './sink-writer.js';
+export { createStreamThreads } from './stream-threads.js';
+export type { RunningPipeline, StreamThreadsOptions } from './stream-threads.js';
+export type { InvocationSummary } from './stream-thread-messages.js';

@@ -48,6 +48,11 @@ export interface PipelineOptions {
   readonly drainTimeoutMs?: number;
   readonly recentPerFunction?: number;
   readonly outputPartitions?: number;
+  /**
+   * Fill the recent-invocations list from the tail of `aerofn.invocations` at start (default
+   * true). Stream threads leave it to the main thread, which seeds one list for all of them.
+   */
+  readonly seedRecent?: boolean;
   /** Longest time one source batch waits for backpressure to ease before taking the rest in (default 10 s). */
   readonly maxBlockMs?: number;
 }
@@ -65,6 +70,8 @@ export interface Pipeline {
   stop(): Promise<void>;
   describe(): Promise<TopologyDescription>;
   describeText(): string;
+  /** Each node's recent latency samples: stream threads join them before they take p50/p99. */
+  stageSamples(): Record<string, number[]>;
   recentInvocations(functionName: string, limit?: number): InvocationRecord[];
   /**
    * A record made outside the pipeline (REST, gRPC, schedule): added to the recent list and
@@ -245,7 +252,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         setIndex(source.listFunctions());
         registrySubscription = source.changes$.subscribe(() => setIndex(source.listFunctions()));
       } else setIndex(source);
-      await seedRecent(log, topics.invocations, recent, logger);
+      if (options.seedRecent !== false) await seedRecent(log, topics.invocations, recent, logger);
       chain = buildChain();
       state = 'running';
       subscription = await log.subscribe({
@@ -286,6 +293,20 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             stats.source.out += 1;
             stats.source.inFlight = watermarks.inFlight();
           }
+        },
+        // A rebalance took the partition (another stream thread or instance joined): what it has
+        // in flight finishes and is committed before the new owner starts at the committed offset,
+        // so no event runs in both (in exactly_once, no result is committed twice).
+        onRevoked: async ({ topic, partition }) => {
+          const began = Date.now();
+          while (state === 'running' && !watermarks.settled(topic, partition)) {
+            if (Date.now() - began > drainTimeoutMs) {
+              logger.warn({ topic, partition, drainTimeoutMs }, 'a revoked partition\'s work did not finish within the drain bound; its new owner may run some of its events again');
+              break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          watermarks.forget(topic, partition);
         },
       });
       logger.info({ topics: changeTopics.map(String), groupId: config.groupId, mode: config.mode, start }, 'pipeline started');
@@ -329,6 +350,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return describeTopology(nodes, { state, mode: config.mode, groupId: config.groupId, lag });
     },
     describeText: () => renderTopology(nodes),
+    stageSamples: () => Object.fromEntries(nodes.map((node) => [node.name, node.stats.recentSamples()])),
     recentInvocations: (functionName, limit) => recent.list(functionName, limit),
     flushNoted: () => noted.drain(),
     droppedNotedRecords: () => noted.dropped,
@@ -358,7 +380,7 @@ function waitUntil<T>(subject: BehaviorSubject<T>, predicate: (value: T) => bool
 }
 
 /** Fills the recent-invocations index from the tail of the invocations topic (last 1000 per partition). */
-async function seedRecent(log: EventLog, topic: string, recent: RecentInvocations, logger: Logger): Promise<void> {
+export async function seedRecent(log: EventLog, topic: string, recent: RecentInvocations, logger: Logger): Promise<void> {
   try {
     const [starts, ends] = await Promise.all([log.startOffsets(topic), log.endOffsets(topic)]);
     for (const [partition, end] of ends.entries()) {

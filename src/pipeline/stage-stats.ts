@@ -31,15 +31,16 @@ export class StageStats {
   }
 
   percentile(p: number): number | null {
-    const n = Math.min(this.count, this.samples.length);
-    if (n === 0) return null;
-    const sorted = Array.from(this.samples.subarray(0, n)).sort((a, b) => a - b);
-    const index = Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1));
-    return sorted[index] ?? null;
+    return percentileOf(this.recentSamples(), p);
+  }
+
+  /** The latency samples in the ring (stream threads join them before taking percentiles). */
+  recentSamples(): number[] {
+    return Array.from(this.samples.subarray(0, Math.min(this.count, this.samples.length)));
   }
 
   snapshot(): StageSnapshot {
-    const round = (value: number | null): number | null => (value === null ? null : Math.round(value * 1000) / 1000);
+    const round = roundMs;
     return {
       name: this.name,
       in: this.in,
@@ -50,6 +51,20 @@ export class StageStats {
       p99Ms: round(this.percentile(99)),
     };
   }
+}
+
+/** The p-th percentile (nearest rank) of `samples`; null when there are none. */
+export function percentileOf(samples: readonly number[], p: number): number | null {
+  const n = samples.length;
+  if (n === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const index = Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1));
+  return sorted[index] ?? null;
+}
+
+/** Milliseconds to three decimals, as every snapshot shows them. */
+export function roundMs(value: number | null): number | null {
+  return value === null ? null : Math.round(value * 1000) / 1000;
 }
 
 export interface StageSnapshot {

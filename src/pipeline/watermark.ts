@@ -151,6 +151,12 @@ export class CommitWatermarks {
     return bytes;
   }
 
+  /** Whether every record of the partition taken in is complete and committed. */
+  settled(topic: string, partition: number): boolean {
+    const state = this.partitions.get(partitionKey(topic, partition));
+    return state === undefined || (state.head >= state.offsets.length && state.committed >= state.frontier);
+  }
+
   /** A partition was revoked: forget it (its uncommitted work will be redelivered elsewhere). */
   forget(topic: string, partition: number): void {
     this.partitions.delete(partitionKey(topic, partition));

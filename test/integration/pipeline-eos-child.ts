@@ -8,7 +8,8 @@ import { openEmbeddedEventLog, openKafkaEventLog } from '../../src/eventlog/inde
 import { createInMemoryFunctions, createInvoker } from '../../src/invoker/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observability/index.js';
-import { createPipeline } from '../../src/pipeline/index.js';
+import { NEVER } from 'rxjs';
+import { createPipeline, createStreamThreads } from '../../src/pipeline/index.js';
 import { compileFixture } from '../fixtures/wasm/compile-fixture.js';
 
 const env = (name: string): string => {
@@ -28,15 +29,19 @@ const echo = await compileFixture('echo');
 await functions.deploy('first', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'] }] });
 await functions.deploy('second', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'], filter: [{ column: 'n', numeric: ['<', 5000] }] }] });
 const base = loadConfig({}).pipeline;
-const pipeline = createPipeline({
+const threads = Number(process.env['EOS_THREADS'] ?? 1);
+const common = {
   log,
-  invoker,
-  functions: functions.list(),
-  config: { ...base, mode: (process.env['EOS_MODE'] ?? 'exactly_once') as 'exactly_once', groupId: env('EOS_GROUP'), concurrency: 16, lingerMs: 50 },
+  config: { ...base, mode: (process.env['EOS_MODE'] ?? 'exactly_once') as 'exactly_once', groupId: env('EOS_GROUP'), concurrency: 16, lingerMs: 50, threads },
   topicPrefix: env('EOS_PREFIX'),
   logger: silentLogger(),
   instanceId: 'crash-test',
-});
+};
+// EOS_THREADS > 1: as main.ts composes AEROFN_PIPELINE_THREADS, each thread with a sandbox worker of its own.
+const pipeline =
+  threads > 1
+    ? createStreamThreads({ ...common, threads, functions: { listFunctions: () => functions.list(), changes$: NEVER, getModule: (sha) => functions.getModule(sha) }, hostFunctions: {}, sandbox: { ...loadConfig({}).sandbox, workers: threads } })
+    : createPipeline({ ...common, invoker, functions: functions.list() });
 await pipeline.start();
 process.stdout.write('ready\n');
 const changes = `${env('EOS_PREFIX')}aerodb.changes`;

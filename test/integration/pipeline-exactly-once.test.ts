@@ -18,18 +18,16 @@ import { readValues, waitFor } from '../unit/pipeline/harness.js';
  */
 const brokers = process.env['AEROFN_TEST_KAFKA_BROKERS'] ?? '127.0.0.1:9092';
 const run = `${process.pid}-${Date.now()}`;
-const prefix = `eos-${run}.`;
-const group = `eos-${run}`;
-const changes = `${prefix}aerodb.changes`;
 const events = 10_000;
 const expectedResults = events + 5000; // `second` takes n < 5000
 
 let log: EventLog;
 const children = new Set<ChildProcess>();
 
-function startChild(extraEnv: Record<string, string> = {}): ChildProcess {
+/** A child pipeline with the variant's topics, group and stream threads (EOS_THREADS). */
+function startChild(variant: Variant, extraEnv: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pipeline-eos-child.ts', import.meta.url))], {
-    env: { ...process.env, AEROFN_TEST_KAFKA_BROKERS: brokers, EOS_PREFIX: prefix, EOS_GROUP: group, ...extraEnv },
+    env: { ...process.env, AEROFN_TEST_KAFKA_BROKERS: brokers, EOS_PREFIX: variant.prefix, EOS_GROUP: variant.group, EOS_THREADS: String(variant.threads), ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.add(child);
@@ -83,74 +81,91 @@ after(async () => {
   await log?.close();
 });
 
-describe('pipeline exactly_once on Kafka', () => {
-  it('gives a read_committed reader exactly one result per (event, function) across a SIGKILL', async () => {
-    await log.ensureTopic({ name: changes, partitions: 3 });
-    const records = Array.from({ length: events }, (_, n) => ({ key: `events:${n % 97}`, value: JSON.stringify({ table: 'events', op: 'INSERT', row: { id: n, n } }) }));
-    for (let i = 0; i < records.length; i += 2000) await log.append(changes, records.slice(i, i + 2000));
-    const invocations = `${prefix}aerofn.invocations`;
-    const committedResults = async (): Promise<number> => (await log.endOffsets(invocations).catch(() => [0])).reduce((a, b) => a + b, 0);
+interface Variant {
+  readonly threads: number;
+  readonly prefix: string;
+  readonly group: string;
+}
 
-    // Two kills mid-stream: each leaves a transaction open or results not yet committed.
-    for (const threshold of [3000, 8000]) {
-      const victim = startChild();
-      await follow(victim).until((line) => line === 'ready', 120_000, 'ready');
-      await waitFor(async () => (await committedResults()) >= threshold, 120_000, `${threshold} results before the kill`);
-      victim.kill('SIGKILL');
-      await once(victim, 'exit');
-    }
+function variantOf(threads: number): Variant {
+  return { threads, prefix: `eos-${run}-t${threads}.`, group: `eos-${run}-t${threads}` };
+}
 
-    const second = startChild();
-    await follow(second).until((line) => line === 'ready', 120_000, 'ready');
-    const committed = async (): Promise<number> => [...(await log.committedOffsets(group, changes)).values()].reduce((a, b) => a + b, 0);
-    await waitFor(async () => (await committed()) === events, 240_000, 'every event committed after the restart');
-    second.kill('SIGTERM');
-    await once(second, 'exit');
+// Each test once with the pipeline on the child's main thread and once in two stream threads
+// (docs/pipeline-stream-threads.md): each thread has its own transactional id to fence.
+for (const variant of [variantOf(1), variantOf(2)]) {
+  const { prefix, group } = variant;
+  const changes = `${prefix}aerodb.changes`;
+  const inThreads = variant.threads === 1 ? '' : ` (${variant.threads} stream threads)`;
+  describe(`pipeline exactly_once on Kafka${inThreads}`, () => {
+    it('gives a read_committed reader exactly one result per (event, function) across a SIGKILL', async () => {
+      await log.ensureTopic({ name: changes, partitions: 3 });
+      const records = Array.from({ length: events }, (_, n) => ({ key: `events:${n % 97}`, value: JSON.stringify({ table: 'events', op: 'INSERT', row: { id: n, n } }) }));
+      for (let i = 0; i < records.length; i += 2000) await log.append(changes, records.slice(i, i + 2000));
+      const invocations = `${prefix}aerofn.invocations`;
+      const committedResults = async (): Promise<number> => (await log.endOffsets(invocations).catch(() => [0])).reduce((a, b) => a + b, 0);
 
-    const results = await readValues<InvocationRecord>(log, invocations);
-    const perPair = new Map<string, number>();
-    for (const record of results) {
-      const pair = `${record.source?.partition}/${record.source?.offset}/${record.function}`;
-      perPair.set(pair, (perPair.get(pair) ?? 0) + 1);
-    }
-    const duplicates = [...perPair].filter(([, count]) => count > 1);
-    assert.deepEqual(duplicates.slice(0, 5), [], `${duplicates.length} (event, function) pairs have more than one committed result`);
-    assert.equal(perPair.size, expectedResults, 'no (event, function) pair is lost');
-    assert.equal(results.length, expectedResults);
-  });
-
-  it('keeps one result per (event, function) on the embedded log across a SIGKILL', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'aerofn-eos-embedded-'));
-    try {
-      const count = 3000;
-      const expected = count + 3000; // `second` takes n < 5000, here every event
-      // The embedded log is one process's (a lock file): prepare it, then let the children have it.
-      const setup = await openEmbeddedEventLog({ dataDir, fsync: true, logger: silentLogger() });
-      await setup.ensureTopic({ name: changes, partitions: 2 });
-      await setup.append(changes, Array.from({ length: count }, (_, n) => ({ key: `events:${n % 31}`, value: JSON.stringify({ table: 'events', op: 'INSERT', row: { id: n, n } }) })));
-      await setup.close();
-
-      const victim = startChild({ EOS_DATA_DIR: dataDir });
-      await follow(victim).until(progressAtLeast(600), 120_000, '600 committed before the kill');
-      victim.kill('SIGKILL');
-      await once(victim, 'exit');
-      const last = startChild({ EOS_DATA_DIR: dataDir });
-      await follow(last).until(progressAtLeast(count), 240_000, 'every event committed after the restart');
-      last.kill('SIGTERM');
-      await once(last, 'exit');
-
-      const check = await openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() });
-      try {
-        const results = await readValues<InvocationRecord>(check, `${prefix}aerofn.invocations`);
-        const pairs = new Map<string, number>();
-        for (const r of results) pairs.set(`${r.source?.partition}/${r.source?.offset}/${r.function}`, (pairs.get(`${r.source?.partition}/${r.source?.offset}/${r.function}`) ?? 0) + 1);
-        assert.deepEqual([...pairs].filter(([, n]) => n > 1).slice(0, 5), [], 'no (event, function) pair has two committed results');
-        assert.equal(pairs.size, expected, 'no (event, function) pair is lost');
-      } finally {
-        await check.close();
+      // Two kills mid-stream: each leaves a transaction open or results not yet committed.
+      for (const threshold of [3000, 8000]) {
+        const victim = startChild(variant);
+        await follow(victim).until((line) => line === 'ready', 120_000, 'ready');
+        await waitFor(async () => (await committedResults()) >= threshold, 120_000, `${threshold} results before the kill`);
+        victim.kill('SIGKILL');
+        await once(victim, 'exit');
       }
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
+
+      const second = startChild(variant);
+      await follow(second).until((line) => line === 'ready', 120_000, 'ready');
+      const committed = async (): Promise<number> => [...(await log.committedOffsets(group, changes)).values()].reduce((a, b) => a + b, 0);
+      await waitFor(async () => (await committed()) === events, 240_000, 'every event committed after the restart');
+      second.kill('SIGTERM');
+      await once(second, 'exit');
+
+      const results = await readValues<InvocationRecord>(log, invocations);
+      const perPair = new Map<string, number>();
+      for (const record of results) {
+        const pair = `${record.source?.partition}/${record.source?.offset}/${record.function}`;
+        perPair.set(pair, (perPair.get(pair) ?? 0) + 1);
+      }
+      const duplicates = [...perPair].filter(([, count]) => count > 1);
+      assert.deepEqual(duplicates.slice(0, 5), [], `${duplicates.length} (event, function) pairs have more than one committed result`);
+      assert.equal(perPair.size, expectedResults, 'no (event, function) pair is lost');
+      assert.equal(results.length, expectedResults);
+    });
+
+    it('keeps one result per (event, function) on the embedded log across a SIGKILL', async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'aerofn-eos-embedded-'));
+      try {
+        const count = 3000;
+        const expected = count + 3000; // `second` takes n < 5000, here every event
+        // The embedded log is one process's (a lock file): prepare it, then let the children have it.
+        const setup = await openEmbeddedEventLog({ dataDir, fsync: true, logger: silentLogger() });
+        await setup.ensureTopic({ name: changes, partitions: 2 });
+        await setup.append(changes, Array.from({ length: count }, (_, n) => ({ key: `events:${n % 31}`, value: JSON.stringify({ table: 'events', op: 'INSERT', row: { id: n, n } }) })));
+        await setup.close();
+
+        const victim = startChild(variant, { EOS_DATA_DIR: dataDir });
+        await follow(victim).until(progressAtLeast(600), 120_000, '600 committed before the kill');
+        victim.kill('SIGKILL');
+        await once(victim, 'exit');
+        const last = startChild(variant, { EOS_DATA_DIR: dataDir });
+        await follow(last).until(progressAtLeast(count), 240_000, 'every event committed after the restart');
+        last.kill('SIGTERM');
+        await once(last, 'exit');
+
+        const check = await openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() });
+        try {
+          const results = await readValues<InvocationRecord>(check, `${prefix}aerofn.invocations`);
+          const pairs = new Map<string, number>();
+          for (const r of results) pairs.set(`${r.source?.partition}/${r.source?.offset}/${r.function}`, (pairs.get(`${r.source?.partition}/${r.source?.offset}/${r.function}`) ?? 0) + 1);
+          assert.deepEqual([...pairs].filter(([, n]) => n > 1).slice(0, 5), [], 'no (event, function) pair has two committed results');
+          assert.equal(pairs.size, expected, 'no (event, function) pair is lost');
+        } finally {
+          await check.close();
+        }
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
   });
-});
+}

@@ -31,6 +31,7 @@ export function pipelineConfig(overrides: Partial<AeroConfig['pipeline']> = {}):
     highWatermarkBytes: 64 * 1024 * 1024,
     lingerMs: 5,
     maxTriggerDepth: 8,
+    threads: 1,
     ...overrides,
   };
 }
