@@ -244,7 +244,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       // Together: on Kafka each creation is a round trip and a wait for the new topic's metadata.
       await Promise.all([
         ...Object.values(topics).map((topic) => log.ensureTopic({ name: topic, partitions })),
-        ...changeTopics.flatMap((topic) => (typeof topic === 'string' ? [log.ensureTopic({ name: topic })] : [])),
+        // A change topic made here gets a partition per stream thread, so that each owns one.
+        ...changeTopics.flatMap((topic) => (typeof topic === 'string' ? [log.ensureTopic({ name: topic, partitions: Math.max(1, config.threads) })] : [])),
       ]);
       const source = options.functions;
       if (isObservable(source)) registrySubscription = source.subscribe((functions) => setIndex(functions));

@@ -17,6 +17,7 @@ import { providedHostFunctions, serveHostCalls, type HostFunctions } from '../wa
 import { NotedRecords } from './noted-records.js';
 import { seedRecent, type Pipeline, type PipelineState } from './pipeline.js';
 import { RecentInvocations } from './recent-invocations.js';
+import { parseChangeTopics } from './source.js';
 import { invocationAppendRecord } from './sink-writer.js';
 import { percentileOf, roundMs } from './stage-stats.js';
 import type { FromStreamThread, InvocationSummary, StreamThreadInit, ToStreamThread } from './stream-thread-messages.js';
@@ -195,6 +196,7 @@ export function createStreamThreads(options: StreamThreadsOptions): RunningPipel
         throw error;
       }
       await seedRecent(log, topics.invocations, recent, logger);
+      await warnOfIdleThreads(log, parseChangeTopics(config.changeTopics, prefix), options.threads, logger);
       logger.info({ threads: options.threads, groupId: config.groupId, mode: config.mode }, 'pipeline started in stream threads');
     },
     async stop() {
@@ -243,6 +245,17 @@ export function createStreamThreads(options: StreamThreadsOptions): RunningPipel
     flushNoted: () => noted.drain(),
     droppedNotedRecords: () => noted.dropped,
   };
+}
+
+/** A thread owns whole partitions: with fewer partitions than threads, some threads have nothing to do. */
+async function warnOfIdleThreads(log: EventLog, topics: ReadonlyArray<string | RegExp>, threads: number, logger: Logger): Promise<void> {
+  for (const topic of topics) {
+    if (typeof topic !== 'string') continue;
+    const partitions = await log.partitionCount(topic).catch(() => undefined);
+    if (partitions !== undefined && partitions < threads) {
+      logger.warn({ topic, partitions, threads }, 'the change topic has fewer partitions than AEROFN_PIPELINE_THREADS: some stream threads own none and stay idle; give the topic a partition per thread (a multiple of the threads shares the work evenly)');
+    }
+  }
 }
 
 /** One topology: the threads' counters added up, percentiles over their joined samples, all partitions' lag. */
