@@ -39,9 +39,15 @@ const lookup: FunctionLookup = {
 
 // /metrics lives on the main thread: the records' countable parts go there a batch at a time.
 let summaries: InvocationSummary[] = [];
+// Only what is counted crosses: not the output, not the host calls' requests, and of an answer only
+// enough to tell an `{"error": …}` answer from another.
+const okOutcome = { ok: true, output: '' } as const;
 const summarize = (record: InvocationRecord): void => {
-  const journal = record.journal.length === 0 ? record.journal : record.journal.filter((entry) => entry.fn !== 'log' && entry.fn !== 'context');
-  summaries.push({ function: record.function, trigger: record.trigger, outcome: record.outcome, durationMs: record.durationMs, memoryBytes: record.memoryBytes, journal });
+  const journal =
+    record.journal.length === 0
+      ? record.journal
+      : record.journal.filter((entry) => entry.fn !== 'log' && entry.fn !== 'context').map((entry) => ({ ...entry, request: '', response: entry.response === null ? null : entry.response.slice(0, 32) }));
+  summaries.push({ function: record.function, trigger: record.trigger, outcome: record.outcome.ok ? okOutcome : record.outcome, durationMs: record.durationMs, memoryBytes: record.memoryBytes, journal });
 };
 const sendSummaries = (): void => {
   if (summaries.length === 0) return;
