@@ -30,5 +30,7 @@ export function silentLogger(): Logger {
  */
 export function createThreadLogger(options: { level: string; bindings: Record<string, unknown> }): Logger {
   if (options.level === 'silent') return silentLogger();
-  return createRootLogger({ level: options.level, destination: pino.destination({ dest: 1, sync: false }) }).child(options.bindings);
+  // The root sets `service`, and the thread names its own modules: pino would print such keys twice.
+  const { service: _service, module: _module, ...bindings } = options.bindings;
+  return createRootLogger({ level: options.level, destination: pino.destination({ dest: 1, sync: false }) }).child(bindings);
 }
