@@ -1,1 +1,2 @@
 export { LoopHold } from './loop-hold.js';
+export { startModuleWorker } from './module-worker.js';

@@ -6,9 +6,10 @@
  * the API needs of a pipeline: the records noted by REST, gRPC and schedules, and the merged view.
  */
 import { EventEmitter } from 'node:events';
-import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
+import { MessageChannel, type TransferListItem, type Worker } from 'node:worker_threads';
 import type { Observable, Subscription as RxSubscription } from 'rxjs';
 import type { AeroConfig } from '../config/index.js';
+import { startModuleWorker } from '../event-loop/index.js';
 import { serveEventLog, type EventLog } from '../eventlog/index.js';
 import type { InvocationRecord } from '../invoker/index.js';
 import type { Logger } from '../observability/index.js';
@@ -272,17 +273,8 @@ function mergeDescriptions(parts: ReadonlyArray<{ description: TopologyDescripti
   return { ...first, text, state, subTopologies: [{ id: 0, nodes }], lag, totalLag: lag.reduce((total, part) => total + part.lag, 0) };
 }
 
-/**
- * Built, the thread is plain JavaScript. From source (tests under tsx) it is loaded through tsx's
- * API, as the PGlite thread is: Node 20 applies no loader hooks to a worker's entry module.
- */
 function startWorker(init: StreamThreadInit, transferList: TransferListItem[]): Worker {
-  const here = import.meta.url;
-  const options = { workerData: init, transferList };
-  if (!new URL(here).pathname.endsWith('.ts')) return new Worker(new URL('./stream-thread.js', here), options);
-  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const entry = JSON.stringify(new URL('./stream-thread.ts', here).href);
-  return new Worker(`import(${api}).then(({ tsImport }) => tsImport(${entry}, ${JSON.stringify(here)}))`, { ...options, eval: true });
+  return startModuleWorker(import.meta.url, 'stream-thread', { workerData: init, transferList });
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../event-loop/index.js';
 import { DatabaseError, type QueryResult, type SqlExecutor } from '../database.js';
 import type { Driver } from '../driver.js';
 import { abandon, Bell, BELL_BYTES, Cell, CHANNEL_BYTES, CHANNEL_DATA_BYTES, channelViews, LEN_IN_PORT, Op, ReplyStatus, ring, type ChannelViews, type GuestChannels } from './thread-channel.js';
@@ -24,18 +25,8 @@ export interface ThreadDriverOptions {
   readonly maxAnswerBytes?: number;
 }
 
-/**
- * Built, the thread is plain JavaScript. From source (tests under tsx) it is loaded through tsx's
- * API: Node 20 applies neither the parent's loader hooks nor `--import` in a worker's execArgv to
- * the worker's own entry module.
- */
 function startThread(init: ThreadInit, heapMb: number | undefined): Worker {
-  const here = import.meta.url;
-  const options = { workerData: init, transferList: [init.port], ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }) };
-  if (!new URL(here).pathname.endsWith('.ts')) return new Worker(new URL('./pglite-thread.js', here), options);
-  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const entry = JSON.stringify(new URL('./pglite-thread.ts', here).href);
-  return new Worker(`import(${api}).then(({ tsImport }) => tsImport(${entry}, ${JSON.stringify(here)}))`, { ...options, eval: true });
+  return startModuleWorker(import.meta.url, 'pglite-thread', { workerData: init, transferList: [init.port], ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }) });
 }
 
 /** A chain that runs one task at a time, in order. */
