@@ -310,6 +310,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           watermarks.forget(topic, partition);
         },
       });
+      // The log may deliver batches before subscribe() returns: a pause wanted then had no
+      // subscription to reach, and the fetch would run on past the high watermark.
+      if (paused.value) subscription.pause();
       logger.info({ topics: changeTopics.map(String), groupId: config.groupId, mode: config.mode, start }, 'pipeline started');
     },
     async stop() {

@@ -195,6 +195,39 @@ describe('createPipeline on the embedded log', () => {
     await pipeline.stop();
   });
 
+  it('pauses the source when the high watermark was passed before subscribe() returned', async () => {
+    // Events already in the log come in before subscribe() returns; a log that returns late (a
+    // Kafka join, a stream thread's log) must still be paused then, not only at the next batch.
+    const prefix = uniquePrefix();
+    const changes = `${prefix}aerodb.changes`;
+    await log.ensureTopic({ name: changes, partitions: 1 });
+    await log.append(changes, Array.from({ length: 40 }, (_, i) => change('early', i)));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const invoker = scriptedInvoker({ held: async () => (await held, { output: 'null' }) });
+    const functions = [functionDef('held', [{ type: 'database', table: 'early', operations: ['INSERT'] }])];
+    const calls: Array<'pause' | 'resume'> = [];
+    const observed = observeSubscriptions(log, (what) => calls.push(what));
+    const lateLog = new Proxy(observed, {
+      get(target, property, receiver) {
+        if (property !== 'subscribe') return Reflect.get(target, property, receiver) as unknown;
+        return async (...args: Parameters<EventLog['subscribe']>) => {
+          const subscription = await target.subscribe(...args);
+          await waitFor(() => invoker.calls.length >= 4, 5000, 'the first events invoked before subscribe() returns');
+          await sleep(100);
+          return subscription;
+        };
+      },
+    });
+    const pipeline = createPipeline({ log: lateLog, invoker, functions, config: pipelineConfig({ concurrency: 4, highWatermark: 5, lowWatermark: 1 }), topicPrefix: prefix, logger: silentLogger(), maxBlockMs: 50 });
+    await pipeline.start();
+    assert.deepEqual(calls, ['pause'], 'paused as soon as the subscription was there');
+    release();
+    await waitFor(async () => (await log.committedOffsets('aerofn-pipeline', changes)).get(0) === 40, 15_000, 'all committed');
+    await pipeline.stop();
+    assert.ok(calls.includes('resume'), `resumed once the work drained: ${calls.join(' ')}`);
+  });
+
   it('stops a two-function write cycle with the loop guard', async () => {
     const prefix = uniquePrefix();
     const changes = `${prefix}aerodb.changes`;
