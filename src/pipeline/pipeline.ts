@@ -172,6 +172,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // Records count, and so do their bytes: 5,000 small change events are a few MB, 5,000 rows of
   // 100 KB half a GB. The source resumes once both are low again.
   const lowWatermarkBytes = Math.floor(config.highWatermarkBytes / 2);
+  // exactly_once on Kafka: a batch returns only once its work is committed. kafkajs has no revoke
+  // hook, but it rejoins a rebalance only after every eachBatch in progress has returned; so no
+  // partition leaves this member (for another stream thread or instance) with results in flight
+  // that its next owner, starting at the committed offset, would commit a second time. The
+  // embedded log calls onRevoked instead, and at_least_once allows a redelivery, so both keep
+  // the overlap of batches. Cost and limits: docs/pipeline.md, "exactly_once".
+  const commitBeforeReturn = config.mode === 'exactly_once' && log.kind === 'kafka';
+  const settledOrStopped = async (topic: string, partition: number): Promise<void> => {
+    while (state === 'running' && !watermarks.settled(topic, partition)) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
   const aboveHighWatermark = (): boolean => watermarks.inFlight() >= config.highWatermark || watermarks.inFlightBytes() >= config.highWatermarkBytes;
   const releaseIfBelowLow = (): void => {
     if (paused.value && watermarks.inFlight() <= config.lowWatermark && watermarks.inFlightBytes() <= lowWatermarkBytes) {
@@ -294,6 +304,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             stats.source.out += 1;
             stats.source.inFlight = watermarks.inFlight();
           }
+          if (commitBeforeReturn) await settledOrStopped(batch.topic, batch.partition);
         },
         // A rebalance took the partition (another stream thread or instance joined): what it has
         // in flight finishes and is committed before the new owner starts at the committed offset,

@@ -25,7 +25,7 @@ const log = dataDir === undefined
 const functions = createInMemoryFunctions();
 const invoker = createInvoker({ functions, config: { ...loadConfig({}).sandbox, workers: 1 }, logger: silentLogger() });
 await invoker.ready();
-const echo = await compileFixture('echo');
+const echo = await compileFixture(process.env['EOS_FUNCTION'] ?? 'echo');
 await functions.deploy('first', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'] }] });
 await functions.deploy('second', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'], filter: [{ column: 'n', numeric: ['<', 5000] }] }] });
 const base = loadConfig({}).pipeline;
@@ -35,7 +35,7 @@ const common = {
   config: { ...base, mode: (process.env['EOS_MODE'] ?? 'exactly_once') as 'exactly_once', groupId: env('EOS_GROUP'), concurrency: 16, lingerMs: 50, threads },
   topicPrefix: env('EOS_PREFIX'),
   logger: silentLogger(),
-  instanceId: 'crash-test',
+  instanceId: process.env['EOS_INSTANCE'] ?? 'crash-test',
 };
 // EOS_THREADS > 1: as main.ts composes AEROFN_PIPELINE_THREADS, each thread with a sandbox worker of its own.
 const pipeline =

@@ -133,6 +133,47 @@ for (const variant of [variantOf(1), variantOf(2)]) {
       assert.equal(results.length, expectedResults);
     });
 
+    it('gives a read_committed reader exactly one result per (event, function) when a second instance joins mid-stream', async () => {
+      // Scale-out: partitions move from a busy member to the new one (and, at 2 stream threads,
+      // between the threads of each instance as they start). Whatever a member had in flight for
+      // them must not be committed after their new owner read the committed offsets. The events
+      // arrive as a live change stream does, a few hundred at a time, while ~2 ms functions run.
+      const joinPrefix = `${prefix}join.`;
+      const joinGroup = `${group}-join`;
+      const joinChanges = `${joinPrefix}aerodb.changes`;
+      await log.ensureTopic({ name: joinChanges, partitions: 4 });
+      const joinVariant = { ...variant, prefix: joinPrefix, group: joinGroup };
+      const committed = async (): Promise<number> => [...(await log.committedOffsets(joinGroup, joinChanges)).values()].reduce((a, b) => a + b, 0);
+      const first = startChild(joinVariant, { EOS_INSTANCE: 'first', EOS_FUNCTION: 'busy-echo' });
+      await follow(first).until((line) => line === 'ready', 120_000, 'the first instance ready');
+      const records = Array.from({ length: events }, (_, n) => ({ key: `events:${n % 97}`, value: JSON.stringify({ table: 'events', op: 'INSERT', row: { id: n, n } }) }));
+      const appending = (async () => {
+        for (let i = 0; i < records.length; i += 250) {
+          await log.append(joinChanges, records.slice(i, i + 250));
+          await new Promise((resolve) => setTimeout(resolve, 150));
+        }
+      })();
+      await waitFor(async () => (await committed()) >= 1000, 120_000, '1000 events committed before the second instance joins');
+      const second = startChild(joinVariant, { EOS_INSTANCE: 'second', EOS_FUNCTION: 'busy-echo' });
+      await follow(second).until((line) => line === 'ready', 120_000, 'the second instance ready');
+      const atJoin = await committed();
+      assert.ok(atJoin < events - 1000, `the stream was still running when the second instance joined (${atJoin} of ${events} committed)`);
+      await appending;
+      await waitFor(async () => (await committed()) === events, 240_000, 'every event committed by the two instances');
+      for (const child of [first, second]) child.kill('SIGTERM');
+      await Promise.all([once(first, 'exit'), once(second, 'exit')]);
+
+      const results = await readValues<InvocationRecord>(log, `${joinPrefix}aerofn.invocations`);
+      const perPair = new Map<string, number>();
+      for (const record of results) {
+        const pair = `${record.source?.partition}/${record.source?.offset}/${record.function}`;
+        perPair.set(pair, (perPair.get(pair) ?? 0) + 1);
+      }
+      const duplicates = [...perPair].filter(([, count]) => count > 1);
+      assert.deepEqual(duplicates.slice(0, 5), [], `${duplicates.length} (event, function) pairs have more than one committed result`);
+      assert.equal(perPair.size, expectedResults, 'no (event, function) pair is lost');
+    });
+
     it('keeps one result per (event, function) on the embedded log across a SIGKILL', async () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'aerofn-eos-embedded-'));
       try {
