@@ -84,7 +84,7 @@ async function client({ port }: { port: MessagePort }): Promise<void> {
 /** An EventLog whose only work is what the bench hands it: the owner's cost is the serving alone. */
 class StandInLog implements EventLog {
   readonly kind = 'embedded' as const;
-  private eachBatch: ((batch: Batch) => Promise<void>) | undefined;
+  private eachBatch: ((batch: Batch) => Promise<unknown>) | undefined;
   private offset = 0;
 
   async deliver(batch: Batch, times: number): Promise<void> {

@@ -66,14 +66,30 @@ export interface Batch {
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly LogRecord[];
+  /**
+   * True once the log wants this member's batches back soon: a rebalance waits for them (Kafka,
+   * which has no revoke hook, rejoins only after every batch in progress returned). A handler that
+   * sees it takes in no more records and resolves with how many it took (BatchResult); the rest
+   * are fetched again by whichever member owns the partition next. Absent where nothing waits.
+   */
+  readonly yieldRequested?: () => boolean;
+}
+
+/** What eachBatch may resolve with: it took only the first `taken` records; the rest come again. */
+export interface BatchResult {
+  readonly taken: number;
 }
 
 export interface SubscribeOptions {
   readonly groupId: string;
   readonly topics: readonly (string | RegExp)[];
   readonly start?: StartPosition; // default 'committed', falling back to 'earliest'
-  /** Called with records of one partition in offset order; the next batch of that partition waits for it. */
-  readonly eachBatch: (batch: Batch) => Promise<void>;
+  /**
+   * Called with records of one partition in offset order; the next batch of that partition waits
+   * for it. Resolving with `{ taken }` hands the records from `taken` on back: the partition's next
+   * batch starts with them (0 ≤ taken ≤ records.length; void means all were taken).
+   */
+  readonly eachBatch: (batch: Batch) => Promise<void | BatchResult>;
   /**
    * Called when a partition is taken from this member by a rebalance (another member joined),
    * after its last batch returned and before its new owner starts reading at the committed offset:

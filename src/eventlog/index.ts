@@ -16,6 +16,7 @@ export type {
   AppendRecord,
   AppendResult,
   Batch,
+  BatchResult,
   EventLog,
   Headers,
   LogRecord,

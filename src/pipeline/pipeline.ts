@@ -179,6 +179,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // embedded log calls onRevoked instead, and at_least_once allows a redelivery, so both keep
   // the overlap of batches. Cost and limits: docs/pipeline.md, "exactly_once".
   const commitBeforeReturn = config.mode === 'exactly_once' && log.kind === 'kafka';
+  /** While a batch waits above the high watermark, how often it looks for a rebalance's request (Batch.yieldRequested). */
+  const YIELD_CHECK_MS = 100;
   const settledOrStopped = async (topic: string, partition: number): Promise<void> => {
     while (state === 'running' && !watermarks.settled(topic, partition)) await new Promise((resolve) => setTimeout(resolve, 2));
   };
@@ -273,7 +275,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         eachBatch: async (batch) => {
           let blockedSince = -1;
           let sinceTurn = 0;
-          for (const record of batch.records) {
+          const { records, yieldRequested } = batch;
+          let taken = 0;
+          for (; taken < records.length; taken += 1) {
+            const record = records[taken]!;
             // A source batch can hold tens of thousands of records: let the event loop turn every
             // INTAKE_SLICE of them, so finished invocations are collected (and their workers fed)
             // while the rest comes in, and timers and I/O never wait for a whole batch.
@@ -292,9 +297,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
                 subscription?.pause();
               }
               if (blockedSince < 0) blockedSince = Date.now();
-              const left = maxBlockMs - (Date.now() - blockedSince);
-              if (left > 0) await waitUntil(paused, (value) => !value || state !== 'running', left);
+              for (;;) {
+                const left = maxBlockMs - (Date.now() - blockedSince);
+                if (left <= 0 || yieldRequested?.() === true) break;
+                await waitUntil(paused, (value) => !value || state !== 'running', yieldRequested === undefined ? left : Math.min(left, YIELD_CHECK_MS));
+                if (!paused.value || state !== 'running') break;
+              }
             }
+            // A rebalance waits for this member (Kafka): take no more, hand the rest back, so the
+            // group does not wait for a whole batch of slow work (nor past its rebalance timeout).
+            if (yieldRequested?.() === true) break;
             if (state !== 'running') return; // not tracked, so not committed: redelivered later
             stats.source.in += 1;
             // The source's latency is the age of a record when it is taken in (append → intake).
@@ -305,6 +317,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             stats.source.inFlight = watermarks.inFlight();
           }
           if (commitBeforeReturn) await settledOrStopped(batch.topic, batch.partition);
+          return taken < records.length ? { taken } : undefined;
         },
         // A rebalance took the partition (another stream thread or instance joined): what it has
         // in flight finishes and is committed before the new owner starts at the committed offset,

@@ -209,6 +209,31 @@ export function eventLogSuite(name: string, open: () => Promise<EventLog>): void
       await sub.close();
     });
 
+    it('delivers the records a handler handed back ({ taken }) again, first in the partition\'s next batch', async () => {
+      const topic = topicOf('taken');
+      await log.ensureTopic({ name: topic });
+      await log.append(topic, Array.from({ length: 10 }, (_, i) => ({ value: String(i) })));
+      const taken: number[] = [];
+      const firstOffsets: number[] = [];
+      const sub = await log.subscribe({
+        groupId: `g-${randomUUID()}`,
+        topics: [topic],
+        eachBatch: async (batch) => {
+          firstOffsets.push(batch.records[0]!.offset);
+          // The first batch gives back all but its first 3 records, the next takes none at all.
+          const count = firstOffsets.length === 1 ? 3 : firstOffsets.length === 2 ? 0 : batch.records.length;
+          taken.push(...batch.records.slice(0, count).map((r) => r.offset));
+          return count === batch.records.length ? undefined : { taken: count };
+        },
+      });
+      const deadline = Date.now() + 20_000;
+      while (taken.length < 10 && Date.now() < deadline) await sleep(20);
+      await sleep(300);
+      await sub.close();
+      assert.deepEqual(taken, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'each record taken once, in order');
+      assert.deepEqual(firstOffsets.slice(0, 3), [0, 3, 3], 'the next batch starts at the first record handed back');
+    });
+
     it('starts a group at a timestamp and reports lag as end offset minus committed offset', async () => {
       const topic = topicOf('lag');
       const group = `g-${randomUUID()}`;

@@ -10,7 +10,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { NEVER } from 'rxjs';
 import { createPipeline, createStreamThreads } from '../../src/pipeline/index.js';
-import { compileFixture } from '../fixtures/wasm/compile-fixture.js';
+import { busyEchoWat } from '../fixtures/wasm/busy-echo.js';
+import { compileFixture, watToWasm } from '../fixtures/wasm/compile-fixture.js';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -25,7 +26,9 @@ const log = dataDir === undefined
 const functions = createInMemoryFunctions();
 const invoker = createInvoker({ functions, config: { ...loadConfig({}).sandbox, workers: 1 }, logger: silentLogger() });
 await invoker.ready();
-const echo = await compileFixture(process.env['EOS_FUNCTION'] ?? 'echo');
+// EOS_BUSY_ITERATIONS: functions that take milliseconds (busy-echo.ts), for work still in flight when partitions move.
+const busy = process.env['EOS_BUSY_ITERATIONS'];
+const echo = busy === undefined ? await compileFixture('echo') : await watToWasm(busyEchoWat(Number(busy)));
 await functions.deploy('first', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'] }] });
 await functions.deploy('second', echo, { triggers: [{ type: 'database', table: 'events', operations: ['INSERT'], filter: [{ column: 'n', numeric: ['<', 5000] }] }] });
 const base = loadConfig({}).pipeline;

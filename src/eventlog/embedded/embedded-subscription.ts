@@ -148,8 +148,10 @@ export class EmbeddedSubscription implements Subscription, GroupMember {
         continue;
       }
       try {
-        await this.options.eachBatch({ topic: log.topic, partition: log.partition, records });
-        if (!signal.aborted) this.positions.set(log, records[records.length - 1]!.offset + 1);
+        const result = await this.options.eachBatch({ topic: log.topic, partition: log.partition, records });
+        // Records the handler handed back (BatchResult) start the partition's next batch.
+        const taken = result === undefined ? records.length : Math.max(0, Math.min(records.length, result.taken));
+        if (!signal.aborted) this.positions.set(log, taken < records.length ? records[taken]!.offset : records[records.length - 1]!.offset + 1);
       } catch (error) {
         this.host.logger.warn({ err: error, topic: log.topic, partition: log.partition, offset: position }, 'eachBatch failed; delivering the batch again');
         await sleep(RETRY_MS, signal);

@@ -11,6 +11,15 @@ export interface KafkaSubscriptionHost {
   offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number>;
 }
 
+/** How often a member heartbeats; also how soon a batch in progress hears of a rebalance. */
+const HEARTBEAT_MS = 1000;
+
+/** kafkajs's own test (errors.isRebalancing) for "the group is rebalancing; rejoin". */
+function isRebalancing(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
+}
+
 /**
  * A member of a real Kafka consumer group (read_committed, nothing auto-committed). Partitions are
  * split among the group's members by Kafka; batches of one partition arrive in order and the next
@@ -21,6 +30,11 @@ export class KafkaSubscription implements Subscription {
   private readonly consumer: Consumer;
   private assigned: Record<string, number[]> = {};
   private readonly positioned = new Set<string>();
+  /**
+   * A heartbeat during a batch answered that the group is rebalancing: kafkajs rejoins once every
+   * batch in progress has returned, so handlers are asked to return soon (Batch.yieldRequested).
+   */
+  private rebalancePending = false;
 
   constructor(
     private readonly host: KafkaSubscriptionHost,
@@ -34,7 +48,7 @@ export class KafkaSubscription implements Subscription {
       maxBytes: 64 * 1024 * 1024,
       maxWaitTimeInMs: 250,
       sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+      heartbeatInterval: HEARTBEAT_MS,
     });
   }
 
@@ -47,6 +61,7 @@ export class KafkaSubscription implements Subscription {
     // in place when kafkajs fetches first (right after the join), or it reads from the earliest offset.
     const targets = await this.startTargets(start);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.rebalancePending = false;
       this.assigned = payload.memberAssignment;
       const late = this.seekNewPartitions(start, targets);
       late
@@ -57,15 +72,27 @@ export class KafkaSubscription implements Subscription {
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: start !== 'latest' });
     await consumer.run({
       autoCommit: false,
-      eachBatchAutoResolve: true,
+      // Resolved here, so that records a handler hands back (BatchResult) are fetched again.
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
-      eachBatch: async ({ batch, isStale, heartbeat }) => {
-        if (isStale() || batch.messages.length === 0) return;
+      eachBatch: async ({ batch, isStale, heartbeat, resolveOffset }) => {
+        if (isStale()) return;
+        // Only transaction markers or aborted records: move past them.
+        if (batch.messages.length === 0) return resolveOffset(batch.lastOffset());
         const records = batch.messages.map((m) => toLogRecord(batch.topic, batch.partition, m));
-        // A slow batch (invocations run up to their timeout) must not cost this member its partitions.
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), 3000);
+        // A slow batch (invocations run up to their timeout) must not cost this member its
+        // partitions; and a heartbeat is how a member hears that a rebalance waits for it.
+        const beat = setInterval(
+          () =>
+            void heartbeat().catch((error: unknown) => {
+              if (isRebalancing(error)) this.rebalancePending = true;
+            }),
+          HEARTBEAT_MS,
+        );
         try {
-          await options.eachBatch({ topic: batch.topic, partition: batch.partition, records });
+          const result = await options.eachBatch({ topic: batch.topic, partition: batch.partition, records, yieldRequested: () => this.rebalancePending });
+          const taken = result === undefined ? records.length : Math.max(0, Math.min(records.length, result.taken));
+          if (taken > 0) resolveOffset(batch.messages[taken - 1]!.offset);
         } finally {
           clearInterval(beat);
         }

@@ -3,6 +3,7 @@ import type {
   AppendRecord,
   AppendResult,
   Batch,
+  BatchResult,
   EventLog,
   LogRecord,
   LogTransaction,
@@ -34,6 +35,8 @@ interface Pending {
 class ThreadEventLog implements EventLog {
   private readonly pending = new Map<number, Pending>();
   readonly subscriptions = new Map<number, ThreadSubscription>();
+  /** Delivered batches the log's owner asked back (Batch.yieldRequested), until they are answered. */
+  private readonly yieldRequests = new Set<number>();
   private nextId = 0;
   private nextSubscription = 0;
   private nextTransaction = 0;
@@ -173,6 +176,10 @@ class ThreadEventLog implements EventLog {
 
   private receive(message: ServerMessage): void {
     if (message.t === 'batch') return this.deliver(message);
+    if (message.t === 'yield') {
+      this.yieldRequests.add(message.bid);
+      return;
+    }
     if (message.t === 'revoked') return this.revoked(message);
     const pending = this.pending.get(message.id);
     if (pending === undefined) return;
@@ -189,17 +196,20 @@ class ThreadEventLog implements EventLog {
       this.answer({ t: 'ack', bid });
       return;
     }
-    const batch: Batch = { topic, partition, records: unpackRecords(topic, partition, message.records) };
-    let done: Promise<void>;
+    const yields = this.yieldRequests;
+    const batch: Batch = { topic, partition, records: unpackRecords(topic, partition, message.records), yieldRequested: () => yields.has(bid) };
+    let done: Promise<void | BatchResult>;
     try {
       done = Promise.resolve(subscription.eachBatch(batch));
     } catch (error) {
       done = Promise.reject(error);
     }
-    done.then(
-      () => this.answer({ t: 'ack', bid }),
-      (error: unknown) => this.answer({ t: 'ack', bid, error: toWireError(error) }),
-    );
+    done
+      .then(
+        (result) => this.answer(result === undefined ? { t: 'ack', bid } : { t: 'ack', bid, taken: result.taken }),
+        (error: unknown) => this.answer({ t: 'ack', bid, error: toWireError(error) }),
+      )
+      .finally(() => yields.delete(bid));
   }
 
   private revoked(message: Extract<ServerMessage, { t: 'revoked' }>): void {
@@ -256,7 +266,7 @@ class ThreadSubscription implements Subscription {
   constructor(
     private readonly log: ThreadEventLog,
     private readonly sid: number,
-    readonly eachBatch: (batch: Batch) => Promise<void>,
+    readonly eachBatch: (batch: Batch) => Promise<void | BatchResult>,
     readonly onRevoked?: SubscribeOptions['onRevoked'],
   ) {}
 

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { Batch, EventLog, LogTransaction, Subscription } from '../event-log.js';
+import type { Batch, BatchResult, EventLog, LogTransaction, Subscription } from '../event-log.js';
 import { EventLogError } from '../event-log-error.js';
 import { packRecords, unpackAppend } from './packed-records.js';
 import type { ClientMessage, Request, ServerMessage, WireTopic } from './thread-messages.js';
@@ -32,9 +32,12 @@ export function serveEventLog(log: EventLog, port: MessagePort, options: ServeEv
 }
 
 interface Ack {
-  resolve(): void;
+  resolve(taken: number | undefined): void;
   reject(error: Error): void;
 }
+
+/** How often a delivered batch's yieldRequested is looked at, to pass a rebalance's request on. */
+const YIELD_POLL_MS = 100;
 
 class LogServer {
   readonly closed: Promise<void>;
@@ -83,7 +86,7 @@ class LogServer {
         const ack = this.acks.get(message.bid);
         if (ack === undefined) return;
         this.acks.delete(message.bid);
-        if (message.error === undefined) ack.resolve();
+        if (message.error === undefined) ack.resolve(message.taken);
         else ack.reject(fromWireError(message.error));
         return;
       }
@@ -212,14 +215,23 @@ class LogServer {
    * is not sent: like a member that leaves with a fetch in hand, nothing of it is committed and
    * the partition's next owner starts at the committed offset.
    */
-  private forward(sid: number, batch: Batch): Promise<void> {
+  private forward(sid: number, batch: Batch): Promise<void | BatchResult> {
     if (!this.live.has(sid)) return Promise.resolve();
     const bid = ++this.nextBatch;
     const records = packRecords(batch.records);
-    return new Promise<void>((resolve, reject) => {
-      this.acks.set(bid, { resolve, reject });
+    const answered = new Promise<void | BatchResult>((resolve, reject) => {
+      this.acks.set(bid, { resolve: (taken) => resolve(taken === undefined ? undefined : { taken }), reject });
       this.post({ t: 'batch', bid, sid, topic: batch.topic, partition: batch.partition, records }, [records.bytes]);
     });
+    const { yieldRequested } = batch;
+    if (yieldRequested === undefined) return answered;
+    // A rebalance's request for the batch back is a flag on this side; the client learns of it.
+    const watch = setInterval(() => {
+      if (!yieldRequested()) return;
+      clearInterval(watch);
+      if (this.acks.has(bid)) this.post({ t: 'yield', bid });
+    }, YIELD_POLL_MS);
+    return answered.finally(() => clearInterval(watch));
   }
 
   /** The log's onRevoked: the client runs the caller's; the partition's next owner waits for the ack. */
@@ -227,7 +239,7 @@ class LogServer {
     if (!this.live.has(sid)) return Promise.resolve();
     const bid = ++this.nextBatch;
     return new Promise<void>((resolve, reject) => {
-      this.acks.set(bid, { resolve, reject });
+      this.acks.set(bid, { resolve: () => resolve(), reject });
       this.post({ t: 'revoked', bid, sid, topic: partition.topic, partition: partition.partition });
     });
   }

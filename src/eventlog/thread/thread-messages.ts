@@ -33,13 +33,15 @@ export type Request =
 export type ClientMessage =
   | { readonly t: 'call'; readonly id: number; readonly req: Request }
   | { readonly t: 'pause' | 'resume'; readonly sid: number }
-  /** The client's answer to a delivered batch: no error means its eachBatch resolved. */
-  | { readonly t: 'ack'; readonly bid: number; readonly error?: WireError };
+  /** The client's answer to a delivered batch: no error means its eachBatch resolved (with `taken`, if it took fewer). */
+  | { readonly t: 'ack'; readonly bid: number; readonly error?: WireError; readonly taken?: number };
 
 /** Messages from the log's owner. */
 export type ServerMessage =
   | { readonly t: 'reply'; readonly id: number; readonly value: unknown }
   | { readonly t: 'fail'; readonly id: number; readonly error: WireError }
   | { readonly t: 'batch'; readonly bid: number; readonly sid: number; readonly topic: string; readonly partition: number; readonly records: PackedRecords }
+  /** The log asks for a delivered batch back soon (Batch.yieldRequested turned true). */
+  | { readonly t: 'yield'; readonly bid: number }
   /** A partition was revoked (SubscribeOptions.onRevoked); answered with an ack like a batch. */
   | { readonly t: 'revoked'; readonly bid: number; readonly sid: number; readonly topic: string; readonly partition: number };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { after, describe, it } from 'node:test';
-import { EventLogError, isEventLogError, openEmbeddedEventLog, serveEventLog, type Batch, type LogRecord } from '../../../src/eventlog/index.js';
+import { connectEventLog, EventLogError, isEventLogError, openEmbeddedEventLog, serveEventLog, type Batch, type EventLog, type LogRecord, type SubscribeOptions } from '../../../src/eventlog/index.js';
 import { silentLogger } from '../../../src/observability/index.js';
 import { collector, readAll, sleep } from '../../conformance/event-log.suite.js';
 import type { LogClientData, LogClientReport } from '../../fixtures/eventlog-thread/log-client.js';
@@ -224,6 +224,53 @@ describe('ThreadEventLog', () => {
       await local.waitFor(1);
       await sub.close();
     } finally {
+      await log.close();
+    }
+  });
+  it("passes a rebalance's request for a batch back (yieldRequested) to the client, and the records it hands back come again", async () => {
+    const log = await openEmbeddedEventLog({ dataDir: await freshDir(), logger: silentLogger() });
+    // The embedded log never asks (it revokes instead); a log that asks as Kafka's adapter does
+    // once a rebalance waits, here while the client holds its first batch.
+    let asking = false;
+    const asks = new Proxy(log, {
+      get(target, property, receiver) {
+        if (property !== 'subscribe') return Reflect.get(target, property, receiver) as unknown;
+        return (options: SubscribeOptions) => target.subscribe({ ...options, eachBatch: (batch) => options.eachBatch({ ...batch, yieldRequested: () => asking }) });
+      },
+    }) as EventLog;
+    const { port1, port2 } = new MessageChannel();
+    const server = serveEventLog(asks, port1);
+    const client = connectEventLog(port2, 'embedded');
+    try {
+      const topic = topicOf('yield');
+      await log.ensureTopic({ name: topic });
+      await log.append(topic, Array.from({ length: 10 }, (_, i) => ({ value: String(i) })));
+      const starts: number[] = [];
+      const taken: number[] = [];
+      const sub = await client.subscribe({
+        groupId: `g-${randomUUID()}`,
+        topics: [topic],
+        eachBatch: async (batch: Batch) => {
+          starts.push(batch.records[0]!.offset);
+          if (starts.length > 1) {
+            taken.push(...batch.records.map((r) => r.offset));
+            return undefined;
+          }
+          assert.equal(batch.yieldRequested?.(), false, 'nothing asked yet');
+          asking = true;
+          await until('the request to cross to the client', () => (batch.yieldRequested?.() === true ? true : undefined));
+          asking = false;
+          taken.push(...batch.records.slice(0, 2).map((r) => r.offset));
+          return { taken: 2 };
+        },
+      });
+      await until('every record taken', () => (taken.length >= 10 ? true : undefined));
+      await sub.close();
+      assert.deepEqual(taken, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(starts.slice(0, 2), [0, 2], 'the next batch starts at the first record handed back');
+    } finally {
+      await client.close();
+      await server.close();
       await log.close();
     }
   });

@@ -28,9 +28,15 @@ describe('pipeline intake', () => {
         eachBatch: async (batch) => {
           let taken = 0;
           const records = batch.records;
-          const counting = Object.assign(Object.create(batch) as typeof batch, {
-            records: { [Symbol.iterator]: function* () { for (const record of records) { taken += 1; yield record; } }, length: records.length },
-          });
+          const counting = {
+            ...batch,
+            records: new Proxy(records, {
+              get(target, property, receiver) {
+                if (typeof property === 'string' && /^\d+$/.test(property)) taken = Math.max(taken, Number(property) + 1);
+                return Reflect.get(target, property, receiver) as unknown;
+              },
+            }),
+          };
           setImmediate(() => turnsAt.push({ taken, of: records.length }));
           await options.eachBatch(counting);
         },
