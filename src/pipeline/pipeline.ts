@@ -16,7 +16,7 @@ import { abandonWith, attemptWith, startAttemptWith } from './invoke-attempt.js'
 import { InFlightInvocations } from './in-flight.js';
 import { Intake } from './intake.js';
 import { NotedRecords } from './noted-records.js';
-import { RecentInvocations } from './recent-invocations.js';
+import { RecentInvocations, seedRecent } from './recent-invocations.js';
 import { invocationAppendRecord, SinkWriter } from './sink-writer.js';
 import { parseChangeTopics, parseStartPosition } from './source.js';
 import { StageStats } from './stage-stats.js';
@@ -405,22 +405,4 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 /** Resolves when `predicate` holds for the subject's value, or after `timeoutMs`. */
 function waitUntil<T>(subject: BehaviorSubject<T>, predicate: (value: T) => boolean, timeoutMs: number): Promise<void> {
   return firstValueFrom(subject.pipe(filter(predicate), take(1), timeout({ first: timeoutMs, with: () => of(undefined) }))).then(() => undefined);
-}
-
-/** Fills the recent-invocations index from the tail of the invocations topic (last 1000 per partition). */
-export async function seedRecent(log: EventLog, topic: string, recent: RecentInvocations, logger: Logger): Promise<void> {
-  try {
-    const [starts, ends] = await Promise.all([log.startOffsets(topic), log.endOffsets(topic)]);
-    for (const [partition, end] of ends.entries()) {
-      const from = Math.max(starts[partition] ?? 0, end - 1000);
-      for (let offset = from; offset < end; ) {
-        const records = await log.read(topic, partition, offset, { maxRecords: 500 });
-        if (records.length === 0) break;
-        for (const record of records) if (record.value !== null) recent.add(JSON.parse(record.value.toString('utf8')) as InvocationRecord);
-        offset = (records[records.length - 1]?.offset ?? offset) + 1;
-      }
-    }
-  } catch (error) {
-    logger.warn({ err: error, topic }, 'could not read recent invocation records back; the list starts empty');
-  }
 }

@@ -1,4 +1,6 @@
+import type { EventLog } from '../eventlog/index.js';
 import type { InvocationRecord } from '../invoker/index.js';
+import type { Logger } from '../observability/index.js';
 
 /**
  * A bounded in-memory index of the newest invocation records per function, fed by the
@@ -30,5 +32,23 @@ export class RecentInvocations {
     // Reversed first: the sort is stable, so ties keep the later-recorded record in front.
     const sorted = [...ring].reverse().sort((a, b) => (a.startedAt === b.startedAt ? b.attempt - a.attempt : a.startedAt < b.startedAt ? 1 : -1));
     return sorted.slice(0, Math.max(0, Math.min(limit, this.perFunction)));
+  }
+}
+
+/** Fills the recent-invocations index from the tail of the invocations topic (last 1000 per partition). */
+export async function seedRecent(log: EventLog, topic: string, recent: RecentInvocations, logger: Logger): Promise<void> {
+  try {
+    const [starts, ends] = await Promise.all([log.startOffsets(topic), log.endOffsets(topic)]);
+    for (const [partition, end] of ends.entries()) {
+      const from = Math.max(starts[partition] ?? 0, end - 1000);
+      for (let offset = from; offset < end; ) {
+        const records = await log.read(topic, partition, offset, { maxRecords: 500 });
+        if (records.length === 0) break;
+        for (const record of records) if (record.value !== null) recent.add(JSON.parse(record.value.toString('utf8')) as InvocationRecord);
+        offset = (records[records.length - 1]?.offset ?? offset) + 1;
+      }
+    }
+  } catch (error) {
+    logger.warn({ err: error, topic }, 'could not read recent invocation records back; the list starts empty');
   }
 }

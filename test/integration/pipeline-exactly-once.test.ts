@@ -70,6 +70,18 @@ function follow(child: ChildProcess): { until: (check: (line: string) => boolean
   };
 }
 
+/** Exactly one committed result per (source event, function), and `expected` such pairs. */
+function assertOneResultPerPair(results: readonly InvocationRecord[], expected: number): void {
+  const perPair = new Map<string, number>();
+  for (const record of results) {
+    const pair = `${record.source?.partition}/${record.source?.offset}/${record.function}`;
+    perPair.set(pair, (perPair.get(pair) ?? 0) + 1);
+  }
+  const duplicates = [...perPair].filter(([, count]) => count > 1);
+  assert.deepEqual(duplicates.slice(0, 5), [], `${duplicates.length} (event, function) pairs have more than one committed result`);
+  assert.equal(perPair.size, expected, 'no (event, function) pair is lost');
+}
+
 const progressAtLeast = (n: number) => (line: string): boolean => line.startsWith('progress ') && Number(line.slice(9)) >= n;
 
 before(async () => {
@@ -122,14 +134,7 @@ for (const variant of [variantOf(1), variantOf(2)]) {
       await once(second, 'exit');
 
       const results = await readValues<InvocationRecord>(log, invocations);
-      const perPair = new Map<string, number>();
-      for (const record of results) {
-        const pair = `${record.source?.partition}/${record.source?.offset}/${record.function}`;
-        perPair.set(pair, (perPair.get(pair) ?? 0) + 1);
-      }
-      const duplicates = [...perPair].filter(([, count]) => count > 1);
-      assert.deepEqual(duplicates.slice(0, 5), [], `${duplicates.length} (event, function) pairs have more than one committed result`);
-      assert.equal(perPair.size, expectedResults, 'no (event, function) pair is lost');
+      assertOneResultPerPair(results, expectedResults);
       assert.equal(results.length, expectedResults);
     });
 
@@ -170,15 +175,7 @@ for (const variant of [variantOf(1), variantOf(2)]) {
       for (const child of [first, second]) child.kill('SIGTERM');
       await Promise.all([once(first, 'exit'), once(second, 'exit')]);
 
-      const results = await readValues<InvocationRecord>(log, `${joinPrefix}aerofn.invocations`);
-      const perPair = new Map<string, number>();
-      for (const record of results) {
-        const pair = `${record.source?.partition}/${record.source?.offset}/${record.function}`;
-        perPair.set(pair, (perPair.get(pair) ?? 0) + 1);
-      }
-      const duplicates = [...perPair].filter(([, count]) => count > 1);
-      assert.deepEqual(duplicates.slice(0, 5), [], `${duplicates.length} (event, function) pairs have more than one committed result`);
-      assert.equal(perPair.size, expectedResults, 'no (event, function) pair is lost');
+      assertOneResultPerPair(await readValues<InvocationRecord>(log, `${joinPrefix}aerofn.invocations`), expectedResults);
     });
 
     it('keeps one result per (event, function) on the embedded log across a SIGKILL', async () => {
@@ -203,11 +200,7 @@ for (const variant of [variantOf(1), variantOf(2)]) {
 
         const check = await openEmbeddedEventLog({ dataDir, fsync: false, logger: silentLogger() });
         try {
-          const results = await readValues<InvocationRecord>(check, `${prefix}aerofn.invocations`);
-          const pairs = new Map<string, number>();
-          for (const r of results) pairs.set(`${r.source?.partition}/${r.source?.offset}/${r.function}`, (pairs.get(`${r.source?.partition}/${r.source?.offset}/${r.function}`) ?? 0) + 1);
-          assert.deepEqual([...pairs].filter(([, n]) => n > 1).slice(0, 5), [], 'no (event, function) pair has two committed results');
-          assert.equal(pairs.size, expected, 'no (event, function) pair is lost');
+          assertOneResultPerPair(await readValues<InvocationRecord>(check, `${prefix}aerofn.invocations`), expected);
         } finally {
           await check.close();
         }
