@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { StartPosition, SubscribeOptions, Subscription } from '../event-log.js';
+import { takenOf } from '../batch-result.js';
 import type { EmbeddedGroup, GroupMember } from './embedded-group.js';
 import type { PartitionLog } from './partition-log.js';
 
@@ -150,7 +151,7 @@ export class EmbeddedSubscription implements Subscription, GroupMember {
       try {
         const result = await this.options.eachBatch({ topic: log.topic, partition: log.partition, records });
         // Records the handler handed back (BatchResult) start the partition's next batch.
-        const taken = result === undefined ? records.length : Math.max(0, Math.min(records.length, result.taken));
+        const taken = takenOf(result, records.length);
         if (!signal.aborted) this.positions.set(log, taken < records.length ? records[taken]!.offset : records[records.length - 1]!.offset + 1);
       } catch (error) {
         this.host.logger.warn({ err: error, topic: log.topic, partition: log.partition, offset: position }, 'eachBatch failed; delivering the batch again');

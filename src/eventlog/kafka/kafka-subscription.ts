@@ -1,6 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { StartPosition, SubscribeOptions, Subscription, TopicPartitionOffset } from '../event-log.js';
+import { takenOf } from '../batch-result.js';
 import { toLogRecord } from './kafka-records.js';
 
 export interface KafkaSubscriptionHost {
@@ -91,7 +92,7 @@ export class KafkaSubscription implements Subscription {
         );
         try {
           const result = await options.eachBatch({ topic: batch.topic, partition: batch.partition, records, yieldRequested: () => this.rebalancePending });
-          const taken = result === undefined ? records.length : Math.max(0, Math.min(records.length, result.taken));
+          const taken = takenOf(result, records.length);
           if (taken > 0) resolveOffset(batch.messages[taken - 1]!.offset);
         } finally {
           clearInterval(beat);
